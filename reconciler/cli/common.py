@@ -1,0 +1,50 @@
+"""Pieces shared by commands: variables, output formats, time."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+
+import click
+
+from reconciler.diagnostics import ReconcilerError
+
+OUTPUT_FORMATS = ("text", "json", "markdown", "github")
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs from ``--var``."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ReconcilerError(f"--var {pair!r}: expected NAME=VALUE")
+        result[name] = value
+    return result
+
+
+def variables(cli_vars: tuple[str, ...], extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Variables for ``${VAR}``: the environment, then configuration, then ``--var``."""
+    merged = dict(os.environ)
+    merged.update(extra or {})
+    merged.update(parse_vars(cli_vars))
+    return merged
+
+
+def now() -> int:
+    """The current unix time in seconds."""
+    return int(time.time())
+
+
+def resolve_output(output: str | None) -> str:
+    """The output format: explicit, else ``github`` under GitHub Actions, else ``text``."""
+    if output:
+        return output
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+var_option = click.option(
+    "--var", "cli_vars", multiple=True, metavar="NAME=VALUE",
+    help="Set a variable for ${NAME} interpolation (repeatable; overrides the environment).",
+)

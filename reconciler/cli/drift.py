@@ -1,0 +1,42 @@
+"""``reconciler drift``: compare git with the live project; exit 2 on drift."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from reconciler.cli.common import OUTPUT_FORMATS, resolve_output
+from reconciler.cli.context import build, target_options
+from reconciler.cli.planning import compute_plan
+from reconciler.views import drift as drift_view
+from reconciler.views.output import Output
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@target_options
+@click.option("--ignore-unmanaged", is_flag=True,
+              help="Report unmanaged routines without counting them as drift.")
+@click.option("--output", "-o", type=click.Choice(OUTPUT_FORMATS), default=None,
+              help="text (default), json, markdown, or github (default under GitHub Actions).")
+def drift(paths: tuple[str, ...], endpoint: str | None, stack: str | None,
+          cli_vars: tuple[str, ...], ignore_unmanaged: bool, output: str | None) -> None:
+    """Report routines changed, disabled or deleted outside git, and unmanaged routines.
+
+    Never writes. Exit code 0 in sync, 2 drift, 1 error.
+    """
+    ctx = build(paths=paths, endpoint=endpoint, stack=stack, cli_vars=cli_vars, prune=True,
+                max_deletes=None)
+    out = Output(resolve_output(output))
+    plan, backend = compute_plan(ctx, out)
+    backend.close()
+    report = drift_view.build(plan, count_unmanaged=not ignore_unmanaged)
+    if out.fmt == "json":
+        sys.stdout.write(json.dumps(drift_view.to_json(report), indent=2) + "\n")
+    elif out.fmt == "markdown":
+        sys.stdout.write(drift_view.render_markdown([("default", report)]))
+    else:
+        drift_view.render_text(out.out, report)
+    raise SystemExit(2 if report.drifted else 0)

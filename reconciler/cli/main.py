@@ -1,0 +1,61 @@
+"""The ``reconciler`` command group and its error handling (exit 1, one line, no traceback)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from reconciler import __version__
+from reconciler.cli.apply import apply
+from reconciler.cli.drift import drift
+from reconciler.cli.plan import plan
+from reconciler.cli.validate import validate
+from reconciler.diagnostics import ReconcilerError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """GitOps for Azure AI Foundry Routines: validate, plan, apply, prune, detect drift.
+
+    Exit codes: 0 success (no changes), 1 error, 2 success with changes
+    (plan --detailed-exitcode, drift).
+    """
+
+
+for command in (validate, plan, apply, drift):
+    cli.add_command(command)
+
+
+def _fail(message: str, hint: str | None = None) -> None:
+    click.echo(f"error: {message}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+    sys.exit(1)
+
+
+def main() -> None:
+    """Entry point: runs the CLI and turns every failure into exit code 1 with one line."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.UsageError as err:
+        hint = f"run '{err.ctx.command_path} --help'" if err.ctx else None
+        _fail(err.format_message(), hint)
+    except click.Abort:
+        _fail("aborted")
+    except ReconcilerError as err:
+        _fail(err.message, err.hint)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as err:  # noqa: BLE001 - the last line of defence: never a traceback
+        if os.environ.get("RECONCILER_DEBUG"):
+            raise
+        _fail(f"internal error: {type(err).__name__}: {err}",
+              "set RECONCILER_DEBUG=1 to see the traceback, and please report it")

@@ -1,0 +1,51 @@
+"""``reconciler plan``: show what apply would change."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from reconciler import __version__
+from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
+from reconciler.cli.context import build, prune_options, target_options
+from reconciler.cli.planning import compute_plan
+from reconciler.plan import saved
+from reconciler.views.output import Output
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@target_options
+@prune_options
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None,
+              help="Save the plan (JSON, mode 0600; it holds request bodies: keep it secret). "
+                   "'reconciler apply FILE' applies exactly this plan.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.")
+@click.option("--output", "-o", type=click.Choice(OUTPUT_FORMATS), default=None,
+              help="text (default), json, markdown, or github (default under GitHub Actions).")
+def plan(paths: tuple[str, ...], endpoint: str | None, stack: str | None,
+         cli_vars: tuple[str, ...], prune: bool, max_deletes: int | None, adopt: bool,
+         adopt_from: tuple[str, ...], out_file: str | None, detailed_exitcode: bool,
+         output: str | None) -> None:
+    """Compare the manifests with the live project and show what apply would change."""
+    ctx = build(paths=paths, endpoint=endpoint, stack=stack, cli_vars=cli_vars, prune=prune,
+                max_deletes=max_deletes, adopt=adopt, adopt_from=adopt_from)
+    out = Output(resolve_output(output))
+    result, backend = compute_plan(ctx, out)
+    backend.close()
+    out.plan(result)
+    if out_file:
+        write_plan_file(out_file, saved.dump(result, list(paths), now(), __version__))
+        out.line(f"Saved the plan to {out_file}; apply it with: reconciler apply {out_file}")
+    raise SystemExit(2 if detailed_exitcode and result.has_changes else 0)
+
+
+def write_plan_file(path: str, text: str) -> None:
+    """Write ``text`` readable by the owner only (0600), replacing any older file."""
+    if os.path.exists(path):
+        os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -1,0 +1,25 @@
+"""Numeric limits of the Foundry Routines service (DESIGN.md section 3).
+
+The description limit is the service's; manifests get less, because the reconciler appends an
+ownership record to every description it writes (see ``reconciler.plan.ownership``).
+"""
+
+from typing import Final
+
+NAME_MAX: Final = 128
+DESCRIPTION_MAX: Final = 1024
+OWNERSHIP_RECORD_MAX: Final = 256
+MANIFEST_DESCRIPTION_MAX: Final = DESCRIPTION_MAX - OWNERSHIP_RECORD_MAX
+TRIGGER_NAME_MAX: Final = 128
+AGENT_REF_MAX: Final = 256
+CONVERSATION_MAX: Final = 256
+SESSION_ID_MAX: Final = 256
+CONNECTION_ID_MAX: Final = 256
+GITHUB_OWNER_MAX: Final = 128
+GITHUB_REPOSITORY_MAX: Final = 128
+CUSTOM_PROVIDER_MAX: Final = 128
+CUSTOM_EVENT_NAME_MAX: Final = 256
+CRON_EXPRESSION_MAX: Final = 256
+TIME_ZONE_MAX: Final = 64
+MIN_CRON_GAP_SECONDS: Final = 300
+LIST_PAGE_MAX: Final = 100

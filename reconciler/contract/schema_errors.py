@@ -1,0 +1,209 @@
+"""Readable messages for JSON Schema errors, one per problem, with the path it concerns.
+
+``jsonschema`` reports a bad member of a discriminated union (``oneOf`` over trigger or action
+types) as one opaque error; this module follows the branch that the value's ``type`` selects and
+reports that branch's own errors instead, and turns unknown fields into "did you mean" messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+PathPart = str | int
+Path = tuple[PathPart, ...]
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One schema problem; ``at_key`` means the mark should point at the mapping key."""
+
+    path: Path
+    message: str
+    at_key: bool = False
+
+
+def problems(validator: Draft202012Validator, instance: Any) -> list[SchemaProblem]:
+    """Every schema problem of ``instance``, sorted by path."""
+    root = validator.schema
+    found = [p for err in validator.iter_errors(instance) for p in _explain(err, root)]
+    return sorted(set(found), key=lambda p: [str(x) for x in p.path])
+
+
+def _deref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = str(schema["$ref"]).rsplit("/", 1)[-1]
+        schema = root["$defs"][name]
+    return schema
+
+
+def _explain(err: ValidationError, root: dict[str, Any]) -> Iterator[SchemaProblem]:
+    path: Path = tuple(err.absolute_path)
+    handler = _HANDLERS.get(str(err.validator))
+    if handler is not None:
+        yield from handler(err, path, root)
+    else:
+        yield SchemaProblem(path, err.message)
+
+
+def _additional(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
+    del root
+    allowed = sorted(err.schema.get("properties", {}))
+    instance = err.instance if isinstance(err.instance, dict) else {}
+    for key in instance:
+        if key not in allowed:
+            yield SchemaProblem((*path, key), _unknown_field(str(key), allowed), at_key=True)
+
+
+def _unknown_field(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown field '{key}'{hint}; allowed here: {', '.join(allowed)}"
+
+
+def _required(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
+    del root
+    instance = err.instance if isinstance(err.instance, dict) else {}
+    for name in err.validator_value:
+        if name not in instance:
+            yield SchemaProblem((*path, name), f"missing required field '{name}'")
+
+
+def _type(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
+    del root
+    expected = err.validator_value
+    names = [expected] if isinstance(expected, str) else list(expected)
+    wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+    yield SchemaProblem(path, f"must be {wanted}, not {_describe(err.instance)}")
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null (empty)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"{value!r}"
+
+
+def _choice(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
+    del root
+    options = err.validator_value if err.validator == "enum" else [err.validator_value]
+    listed = ", ".join(repr(o) for o in options)
+    close = difflib.get_close_matches(str(err.instance), [str(o) for o in options], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    yield SchemaProblem(path, f"{err.instance!r} is not one of: {listed}{hint}")
+
+
+def _union(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
+    branches = [_deref(b, root) for b in err.validator_value]
+    tags = [_tag_of(b) for b in branches]
+    if all(tags) and isinstance(err.instance, dict):
+        yield from _tagged_union(err, path, root, branches, [str(t) for t in tags])
+        return
+    objects = [b for b in branches if b.get("type") == "object"]
+    if len(objects) == 1 and isinstance(err.instance, dict):
+        for inner in _sub_validator(objects[0], root).iter_errors(err.instance):
+            yield from _explain_with_prefix(inner, path, root)
+        return
+    words = " or ".join(_TYPE_WORDS.get(str(b.get("type")), "another form") for b in branches)
+    yield SchemaProblem(path, f"must be {words}, not {_describe(err.instance)}")
+
+
+def _sub_validator(branch: dict[str, Any], root: dict[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator({**branch, "$defs": root.get("$defs", {})})
+
+
+def _explain_with_prefix(
+    err: ValidationError, prefix: Path, root: dict[str, Any]
+) -> Iterator[SchemaProblem]:
+    for problem in _explain(err, root):
+        yield SchemaProblem((*prefix, *problem.path), problem.message, problem.at_key)
+
+
+def _tag_of(branch: dict[str, Any]) -> str | None:
+    tag = branch.get("properties", {}).get("type", {}).get("const")
+    return str(tag) if tag is not None else None
+
+
+def _tagged_union(
+    err: ValidationError,
+    path: Path,
+    root: dict[str, Any],
+    branches: list[dict[str, Any]],
+    tags: list[str],
+) -> Iterator[SchemaProblem]:
+    given = err.instance.get("type")
+    if given not in tags:
+        yield _bad_tag(path, given, tags)
+        return
+    branch = branches[tags.index(given)]
+    fields_elsewhere = _fields_of_other_branches(branches, tags, given)
+    for inner in _sub_validator(branch, root).iter_errors(err.instance):
+        for problem in _explain_with_prefix(inner, path, root):
+            yield _owner_hint(problem, path, fields_elsewhere, given)
+
+
+def _bad_tag(path: Path, given: Any, tags: list[str]) -> SchemaProblem:
+    listed = ", ".join(tags)
+    if given is None:
+        return SchemaProblem((*path, "type"), f"missing required field 'type' (one of: {listed})")
+    close = difflib.get_close_matches(str(given), tags, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return SchemaProblem(
+        (*path, "type"), f"unknown type {given!r}{hint}; expected one of: {listed}"
+    )
+
+
+def _fields_of_other_branches(
+    branches: list[dict[str, Any]], tags: list[str], given: str
+) -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for branch, tag in zip(branches, tags, strict=True):
+        if tag != given:
+            for name in branch.get("properties", {}):
+                owners.setdefault(name, tag)
+    return owners
+
+
+def _owner_hint(
+    problem: SchemaProblem, base: Path, owners: dict[str, str], given: str
+) -> SchemaProblem:
+    if not problem.at_key or len(problem.path) != len(base) + 1:
+        return problem
+    name = str(problem.path[-1])
+    if name not in owners:
+        return problem
+    return SchemaProblem(
+        problem.path, f"'{name}' is only valid with type '{owners[name]}', not '{given}'", True
+    )
+
+
+_HANDLERS = {
+    "additionalProperties": _additional,
+    "required": _required,
+    "type": _type,
+    "enum": _choice,
+    "const": _choice,
+    "oneOf": _union,
+    "anyOf": _union,
+}

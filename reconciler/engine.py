@@ -1,0 +1,37 @@
+"""The steps commands share: load desired state, read the live project, plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from reconciler.live.base import Backend
+from reconciler.manifest.loader import LoadResult, load
+from reconciler.plan.desired import to_desired
+from reconciler.plan.model import Plan
+from reconciler.plan.planner import PlanOptions, make_plan
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a plan depends on besides the manifests' content."""
+
+    paths: tuple[str, ...]
+    variables: Mapping[str, str]
+    now: int
+    options: PlanOptions
+
+
+def load_desired(settings: Settings) -> LoadResult:
+    """Load and check the manifests (no network)."""
+    return load(list(settings.paths), variables=settings.variables, now=settings.now)
+
+
+def plan(settings: Settings, loaded: LoadResult, backend: Backend) -> Plan:
+    """Read the live project (one paged list) and plan against it."""
+    live = backend.list_routines()
+    desired = [to_desired(r) for r in loaded.routines]
+    options = replace(settings.options, manifest_digest=loaded.digest)
+    result = make_plan(desired, live, options)
+    result.diagnostics[:0] = [d for d in loaded.diagnostics if d.severity == "warning"]
+    return result

@@ -1,0 +1,1 @@
+"""Live state: backends behind one protocol (``local`` SQLite project, ``azure`` SDK client)."""

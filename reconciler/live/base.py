@@ -1,0 +1,81 @@
+"""The backend protocol every live target implements, and its error type.
+
+Routines cross this boundary as plain wire dicts, exactly as the service returns them:
+``name, description, enabled, triggers, action, created_at, updated_at`` (unix seconds).
+The service never returns ``authorization``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+WireRoutine = dict[str, Any]
+ErrorKind = Literal[
+    "not_found", "invalid", "auth", "forbidden", "unreachable", "throttled", "server", "conflict",
+    "config", "other",
+]
+
+
+class BackendError(Exception):
+    """A failed backend call, already phrased as one clear line."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: ErrorKind = "other",
+        status: int | None = None,
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.status = status
+        self.code = code
+        self.param = param
+
+
+class Backend(Protocol):
+    """What the planner and apply need from a Foundry project."""
+
+    @property
+    def target(self) -> str:
+        """Human-readable target (printed before anything else by every command)."""
+        ...
+
+    def list_routines(self) -> list[WireRoutine]:
+        """Every routine in the project (all pages), oldest first."""
+        ...
+
+    def get(self, name: str) -> WireRoutine | None:
+        """One routine, or None when it does not exist."""
+        ...
+
+    def create_or_update(self, name: str, body: dict[str, Any]) -> WireRoutine:
+        """Full-replace PUT; ``authorization`` in ``body`` counts on create only."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Delete a routine (its run records are kept)."""
+        ...
+
+    def enable(self, name: str) -> WireRoutine:
+        """Enable a routine through the dedicated route."""
+        ...
+
+    def disable(self, name: str) -> WireRoutine:
+        """Disable a routine through the dedicated route."""
+        ...
+
+    def list_runs(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Run records of a routine, newest first."""
+        ...
+
+    def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Queue one manual run (never retried blindly: it is not idempotent)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

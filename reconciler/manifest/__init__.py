@@ -1,0 +1,1 @@
+"""Desired state: YAML manifests, their schema, and the service rules applied offline."""

@@ -1,0 +1,78 @@
+"""``${VAR}`` interpolation in string values (never in keys).
+
+``${NAME}`` takes the variable's value, ``${NAME:-fallback}`` uses the fallback when it is unset,
+and ``$${`` writes a literal ``${``.  An undefined variable is an error that names it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PathPart = str | int
+Path = tuple[PathPart, ...]
+
+_TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class InterpolationProblem:
+    """A variable reference that could not be resolved, and where it is."""
+
+    path: Path
+    message: str
+
+
+def interpolate(
+    data: Any, variables: Mapping[str, str], path: Path = ()
+) -> tuple[Any, list[InterpolationProblem]]:
+    """A copy of ``data`` with every string value interpolated, plus the problems found."""
+    problems: list[InterpolationProblem] = []
+    result = _walk(data, variables, path, problems)
+    return result, problems
+
+
+def _walk(data: Any, variables: Mapping[str, str], path: Path,
+          problems: list[InterpolationProblem]) -> Any:
+    if isinstance(data, str):
+        return _expand(data, variables, lambda msg: problems.append(InterpolationProblem(path, msg)))
+    if isinstance(data, dict):
+        return {k: _walk(v, variables, (*path, k), problems) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_walk(v, variables, (*path, i), problems) for i, v in enumerate(data)]
+    return data
+
+
+def _expand(text: str, variables: Mapping[str, str], report: Callable[[str], None]) -> str:
+    if "$" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "$${":
+            return "${"
+        if match.group(1) is None:
+            report("unterminated '${': close it with '}' or write '$${' for a literal '${'")
+            return token
+        return _lookup(match.group(1), variables, report, token)
+
+    return _TOKEN.sub(replace, text)
+
+
+def _lookup(body: str, variables: Mapping[str, str], report: Callable[[str], None],
+            token: str) -> str:
+    parsed = _NAME.match(body)
+    if parsed is None:
+        report(f"invalid variable reference {token!r}: use ${{NAME}} with letters, digits and _")
+        return token
+    name, fallback = parsed.group(1), parsed.group(2)
+    if name in variables:
+        return variables[name]
+    if fallback is not None:
+        return fallback
+    report(f"undefined variable ${{{name}}}: set it in the environment "
+           "(or under the environment's variables in reconciler.yaml)")
+    return token

@@ -1,0 +1,268 @@
+"""Load desired state: files -> YAML documents -> checked routines, with every problem located.
+
+The steps for each document are: shape (a ``routines`` list), the deprecated-field rename,
+``${VAR}`` interpolation, JSON Schema validation, the service rules, and finally the models and
+resolved timers.  Across files, routine names must be unique.  Nothing here prints or raises for
+bad input: every problem becomes a ``Diagnostic`` that names the file, line, column and field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.contract import limits
+from reconciler.contract.rules import check_routine
+from reconciler.contract.schema_errors import problems as schema_problems
+from reconciler.contract.timer import TimerAt, resolve_at
+from reconciler.diagnostics import Diagnostic, error, has_errors, warning
+from reconciler.manifest.interpolate import interpolate
+from reconciler.manifest.models import RoutineSpec
+from reconciler.manifest.pointers import check_pointers
+from reconciler.manifest.schema import validator_for
+from reconciler.manifest.sources import SourceText, discover, read_text
+from reconciler.pointers import dotted as render_path
+from reconciler.manifest.yamlsafe import Document, Mark, Path, YamlProblem, load_documents
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a routine (or one of its fields) is written."""
+
+    file: str
+    line: int
+    col: int
+
+    def render(self) -> str:
+        """``file:line:col``."""
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass
+class DesiredRoutine:
+    """A valid routine from a manifest, with its resolved timers and source marks."""
+
+    spec: RoutineSpec
+    file: str
+    document: Document
+    prefix: Path
+    timers: dict[str, TimerAt] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The routine's name."""
+        return self.spec.name
+
+    @property
+    def source(self) -> SourceRef:
+        """Where the routine starts."""
+        return self.locate(())
+
+    def locate(self, path: Path) -> SourceRef:
+        """Where the field at ``path`` (relative to the routine) is written."""
+        mark = self.document.mark_of((*self.prefix, *path))
+        return SourceRef(self.file, mark.line, mark.col)
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """A manifest file and the SHA-256 of its bytes."""
+
+    path: str
+    sha256: str
+
+
+@dataclass
+class LoadResult:
+    """Everything the loader found: valid routines, diagnostics and the files read."""
+
+    routines: list[DesiredRoutine] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: list[FileDigest] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings are allowed)."""
+        return not has_errors(self.diagnostics)
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 over every file's path and digest: changes when any manifest changes."""
+        return combined_digest(self.files)
+
+
+def combined_digest(files: list[FileDigest]) -> str:
+    """SHA-256 over the files' paths and digests, in a stable order."""
+    hasher = hashlib.sha256()
+    for item in sorted(files, key=lambda f: f.path):
+        hasher.update(f"{item.path}\0{item.sha256}\n".encode())
+    return hasher.hexdigest()
+
+
+def digest_of(paths: list[str]) -> str:
+    """The manifest digest of ``paths`` without parsing anything."""
+    files, _ = discover(paths)
+    found = [read_text(path)[0] for path in files]
+    return combined_digest([FileDigest(s.path, s.sha256) for s in found if s is not None])
+
+
+class _FileContext:
+    """Turns paths inside one document into located diagnostics."""
+
+    def __init__(self, path: str, doc: Document, sink: list[Diagnostic]) -> None:
+        self.path, self.doc, self.sink = path, doc, sink
+
+    def report(self, path: Path, message: str, *, key: bool = False,
+               severity: str = "error") -> None:
+        mark = self.doc.mark_of(path, key=key)
+        make = error if severity == "error" else warning
+        self.sink.append(make(message, file=self.path, line=mark.line, col=mark.col,
+                              field=render_path(path) or None))
+
+
+def load(
+    paths: list[str],
+    *,
+    variables: Mapping[str, str],
+    now: int,
+) -> LoadResult:
+    """Load and check every manifest under ``paths``."""
+    result = LoadResult()
+    files, missing = discover(paths)
+    result.diagnostics.extend(missing)
+    for path in files:
+        source, problem = read_text(path)
+        if problem is not None:
+            result.diagnostics.append(problem)
+        if source is not None:
+            result.files.append(FileDigest(path, source.sha256))
+            _load_file(source, variables, now, result)
+    _check_unique_names(result)
+    return result
+
+
+def _load_file(source: SourceText, variables: Mapping[str, str], now: int,
+               result: LoadResult) -> None:
+    try:
+        documents = load_documents(source.text)
+    except YamlProblem as err:
+        mark = err.mark or Mark(1, 1)
+        result.diagnostics.append(error(err.message, file=source.path, line=mark.line,
+                                        col=mark.col, field=render_path(err.path) or None))
+        return
+    if not documents:
+        result.diagnostics.append(error("file is empty: a manifest needs a top-level "
+                                        "'routines:' list", file=source.path, line=1, col=1))
+    for doc in documents:
+        _load_document(source.path, doc, variables, now, result)
+
+
+def _load_document(path: str, doc: Document, variables: Mapping[str, str], now: int,
+                   result: LoadResult) -> None:
+    ctx = _FileContext(path, doc, result.diagnostics)
+    for problem in doc.problems:
+        mark = problem.mark or doc.start
+        result.diagnostics.append(error(problem.message, file=path, line=mark.line,
+                                        col=mark.col, field=render_path(problem.path) or None))
+    if not _has_routines_list(doc, ctx):
+        return
+    _rename_deprecated(doc.data["routines"], ctx)
+    data, missing_vars = interpolate(doc.data, variables)
+    for problem in missing_vars:
+        ctx.report(problem.path, problem.message)
+    broken = {p.path[:2] for p in missing_vars} | {p.path[:2] for p in doc.problems}
+    located = _check_structure_and_rules(data, now, ctx, broken)
+    for index, raw in enumerate(data["routines"]):
+        prefix: Path = ("routines", index)
+        if prefix in broken or any(p[: len(prefix)] == prefix for p in located):
+            continue
+        routine = _build(raw, path, doc, prefix, now, ctx)
+        if routine is not None:
+            result.routines.append(routine)
+
+
+def _has_routines_list(doc: Document, ctx: _FileContext) -> bool:
+    if not isinstance(doc.data, dict):
+        ctx.report((), "a manifest document must be a mapping with a top-level 'routines:' list")
+        return False
+    if "routines" not in doc.data:
+        keys = ", ".join(repr(k) for k in doc.data) or "nothing"
+        ctx.report((), f"no top-level 'routines:' key (found {keys}); a manifest lists its "
+                   "routines under 'routines:'")
+        return False
+    if not isinstance(doc.data["routines"], list):
+        ctx.report(("routines",), "'routines' must be a list of routines (each item starts "
+                   "with '- name: ...')")
+        return False
+    return True
+
+
+def _rename_deprecated(routines: list[Any], ctx: _FileContext) -> None:
+    for index, raw in enumerate(routines):
+        action = raw.get("action") if isinstance(raw, dict) else None
+        if not isinstance(action, dict) or "conversation_id" not in action:
+            continue
+        path: Path = ("routines", index, "action", "conversation_id")
+        if "conversation" in action:
+            ctx.report(path, "give either conversation or its old name conversation_id, "
+                       "not both", key=True)
+            continue
+        ctx.report(path, "conversation_id is the old name of conversation; rename it",
+                   key=True, severity="warning")
+        action["conversation"] = action.pop("conversation_id")
+        ctx.doc.values[path[:-1] + ("conversation",)] = ctx.doc.values[path]
+
+
+def _check_structure_and_rules(data: dict[str, Any], now: int, ctx: _FileContext,
+                               skip_rules: set[Path]) -> set[Path]:
+    found: dict[Path, tuple[str, bool]] = {}
+    for index, raw in enumerate(data["routines"]):
+        prefix: Path = ("routines", index)
+        if not isinstance(raw, dict) or prefix in skip_rules:
+            continue
+        for violation in check_routine(raw, now=now,
+                                       description_limit=limits.MANIFEST_DESCRIPTION_MAX):
+            found[(*prefix, *violation.path)] = (violation.message, False)
+        for problem in check_pointers(raw.get("reconcile"), raw):
+            found[(*prefix, *problem.path)] = (problem.message, False)
+    for problem in schema_problems(validator_for("manifest"), data):
+        found.setdefault(problem.path, (problem.message, problem.at_key))
+    for path, (message, at_key) in sorted(found.items(), key=lambda kv: _sort_key(ctx, kv[0])):
+        ctx.report(path, message, key=at_key)
+    return set(found)
+
+
+def _sort_key(ctx: _FileContext, path: Path) -> tuple[int, int, str]:
+    mark = ctx.doc.mark_of(path)
+    return mark.line, mark.col, render_path(path)
+
+
+def _build(raw: dict[str, Any], path: str, doc: Document, prefix: Path, now: int,
+           ctx: _FileContext) -> DesiredRoutine | None:
+    spec = RoutineSpec.model_validate(raw)
+    routine = DesiredRoutine(spec=spec, file=path, document=doc, prefix=prefix)
+    for trigger_name, trigger in raw["triggers"].items():
+        if trigger.get("type") == "timer":
+            routine.timers[trigger_name] = resolve_at(trigger["at"], trigger.get("time_zone"), now)
+    del ctx
+    return routine
+
+
+def _check_unique_names(result: LoadResult) -> None:
+    first_seen: dict[str, DesiredRoutine] = {}
+    unique: list[DesiredRoutine] = []
+    for routine in result.routines:
+        earlier = first_seen.get(routine.name)
+        if earlier is None:
+            first_seen[routine.name] = routine
+            unique.append(routine)
+            continue
+        where = routine.locate(("name",))
+        result.diagnostics.append(error(
+            f"duplicate routine name {routine.name!r}: also defined at "
+            f"{earlier.locate(('name',)).render()}",
+            file=where.file, line=where.line, col=where.col,
+            field=render_path((*routine.prefix, "name"))))
+    result.routines = unique

@@ -1,0 +1,1 @@
+"""Pure planning logic (no I/O): normalize, diff, ownership, safety guards, fingerprints."""

@@ -1,0 +1,39 @@
+"""From manifest routines (models with source marks) to the planner's ``Desired`` records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler import pointers
+from reconciler.manifest.loader import DesiredRoutine
+from reconciler.plan.model import Source
+from reconciler.plan.planner import Desired
+
+_CLIENT_ONLY_TRIGGER_FIELDS = ("time_zone",)
+
+
+def to_desired(routine: DesiredRoutine) -> Desired:
+    """The planner's view of one manifest routine (timers resolved, client fields dropped)."""
+    spec = routine.spec
+    source = routine.source
+    return Desired(
+        name=spec.name,
+        description=spec.description,
+        enabled=spec.enabled,
+        triggers={name: _wire_trigger(name, routine) for name in spec.triggers},
+        action=spec.action.model_dump(exclude_none=True, exclude={"conversation_id"}),
+        authorization=spec.authorization.identity if spec.authorization else None,
+        protect=spec.reconcile.protect,
+        durations={n: t.text for n, t in routine.timers.items() if t.form == "duration"},
+        ignore=tuple(pointers.parse(p) for p in spec.reconcile.ignore_differences),
+        sensitive=tuple(pointers.parse(p) for p in spec.reconcile.sensitive),
+        source=Source(source.file, source.line, source.col),
+    )
+
+
+def _wire_trigger(name: str, routine: DesiredRoutine) -> dict[str, Any]:
+    data = routine.spec.triggers[name].model_dump(exclude_none=True)
+    if data.get("type") == "timer":
+        data = {k: v for k, v in data.items() if k not in _CLIENT_ONLY_TRIGGER_FIELDS}
+        data["at"] = routine.timers[name].epoch
+    return data

@@ -1,0 +1,116 @@
+"""The plan: what will change, why, and what is deliberately left alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.diagnostics import Diagnostic, has_errors
+from reconciler.plan.diff import FieldDiff
+
+FORMAT_VERSION = "1"
+
+
+class Action(StrEnum):
+    """What apply does to one routine."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    ENABLE = "enable"
+    DISABLE = "disable"
+    DELETE = "delete"
+    NOOP = "no-op"
+
+    @property
+    def steps(self) -> list[str]:
+        """Terraform-style list form: a replace is ``["delete", "create"]``."""
+        return ["delete", "create"] if self is Action.REPLACE else [self.value]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the routine is declared (for messages and annotations)."""
+
+    file: str
+    line: int
+    col: int
+
+
+@dataclass
+class Change:
+    """One routine's planned change.
+
+    ``before``/``after``/``diff`` are for people and are already redacted; ``body`` is the exact
+    request apply sends (unredacted: plan files that carry it are secret).
+    """
+
+    name: str
+    action: Action
+    reason: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    diff: list[FieldDiff] = field(default_factory=list)
+    ignored: list[FieldDiff] = field(default_factory=list)
+    body: dict[str, Any] | None = None
+    fingerprint: str = "absent"
+    source: Source | None = None
+
+    @property
+    def is_change(self) -> bool:
+        """False for a no-op."""
+        return self.action is not Action.NOOP
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    """A live routine this stack does not own and git does not declare."""
+
+    name: str
+    reason: str
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class BlockedDelete:
+    """A routine prune would delete but a safety rule keeps."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    """Everything ``plan`` found; apply executes ``changes``."""
+
+    stack: str
+    target: str
+    manifest_digest: str
+    prune: bool
+    changes: list[Change] = field(default_factory=list)
+    unmanaged: list[Unmanaged] = field(default_factory=list)
+    blocked: list[BlockedDelete] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when planning found no error."""
+        return not has_errors(self.diagnostics)
+
+    @property
+    def pending(self) -> list[Change]:
+        """Changes that do something (no-ops left out)."""
+        return [c for c in self.changes if c.is_change]
+
+    @property
+    def has_changes(self) -> bool:
+        """True when apply would write anything."""
+        return bool(self.pending)
+
+    def counts(self) -> dict[str, int]:
+        """How many changes of each action (no-ops included)."""
+        result = {a.value: 0 for a in Action}
+        for change in self.changes:
+            result[change.action.value] += 1
+        return result

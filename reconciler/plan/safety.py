@@ -1,0 +1,67 @@
+"""Prune safety: which of this stack's undeclared routines may really be deleted.
+
+Rules (DESIGN.md section 4): pruning is opt-in per run; a source that yields zero routines never
+prunes; protected routines are never deleted; more deletes than the limit block every delete
+unless the limit is raised explicitly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+DEFAULT_MAX_DELETES = 10
+DEFAULT_MAX_DELETE_SHARE = 0.25
+
+
+def default_max_deletes(owned: int) -> int:
+    """The smaller of 10 and 25 % of the routines this stack owns (rounded up, at least 1)."""
+    return min(DEFAULT_MAX_DELETES, max(1, math.ceil(owned * DEFAULT_MAX_DELETE_SHARE)))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A routine this stack owns that git no longer declares."""
+
+    name: str
+    protected: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Which candidates are deleted and why the others are kept."""
+
+    delete: list[str]
+    blocked: list[tuple[str, str]]
+
+
+def judge(
+    candidates: list[Candidate],
+    *,
+    prune: bool,
+    declared: int,
+    owned: int,
+    max_deletes: int | None,
+) -> Verdict:
+    """Apply the prune rules in order; every kept routine gets its reason."""
+    if not candidates:
+        return Verdict([], [])
+    if not prune:
+        return _block_all(candidates, "no longer declared in git; run with --prune to delete it")
+    if declared == 0:
+        return _block_all(candidates, "the manifests declare zero routines, and an empty source "
+                          "never prunes (a wrong path or a failed checkout looks the same)")
+    blocked = [(c.name, "protected (reconcile.protect: true); set protect: false and apply "
+                "before removing it from git") for c in candidates if c.protected]
+    deletable = [c.name for c in candidates if not c.protected]
+    limit = default_max_deletes(owned) if max_deletes is None else max_deletes
+    if len(deletable) > limit:
+        why = (f"{len(deletable)} deletes exceed the limit of {limit} "
+               f"({'--max-deletes' if max_deletes is not None else 'default: the smaller of 10 and 25% of the routines this stack owns'}); "
+               f"re-run with --max-deletes {len(deletable)} if this is intended")
+        return Verdict([], blocked + [(name, why) for name in deletable])
+    return Verdict(deletable, blocked)
+
+
+def _block_all(candidates: list[Candidate], reason: str) -> Verdict:
+    return Verdict([], [(c.name, reason) for c in candidates])

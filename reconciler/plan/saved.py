@@ -1,0 +1,88 @@
+"""Saved plans: the plan document plus exactly what apply needs, sealed with a checksum.
+
+A saved plan records, for every routine it touches, the live fingerprint seen at plan time
+(``absent`` for a routine that did not exist) and the request body apply will send.  ``apply``
+refuses, changing nothing, when the file was edited, belongs to another stack or endpoint, or
+any touched routine changed since (including one that appeared).  The file holds unredacted
+request bodies: treat it as a secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.plan.fingerprint import fingerprint
+from reconciler.plan.model import Plan
+from reconciler.plan.serialize import plan_from_json, plan_to_json
+
+KIND = "reconciler-saved-plan"
+
+
+class SavedPlanError(ValueError):
+    """A saved plan that must not be applied, with the reason."""
+
+
+@dataclass
+class SavedPlan:
+    """A plan read from a file, with the manifest paths it was made from."""
+
+    plan: Plan
+    paths: list[str]
+
+
+def _checksum(doc: dict[str, Any]) -> str:
+    content = {k: v for k, v in doc.items() if k != "checksum"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def dump(plan: Plan, paths: list[str], created_at: int, version: str) -> str:
+    """The saved-plan file's text."""
+    doc = plan_to_json(plan)
+    doc["kind"] = KIND
+    doc["reconciler_version"] = version
+    doc["created_at"] = created_at
+    doc["manifest_paths"] = paths
+    for item, change in zip(doc["changes"], plan.changes, strict=True):
+        item["fingerprint"] = change.fingerprint
+        item["body"] = change.body
+    doc["checksum"] = _checksum(doc)
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def load(text: str, source: str) -> SavedPlan:
+    """Read a saved plan; raises SavedPlanError when it is not one or was edited."""
+    try:
+        doc = json.loads(text)
+    except ValueError as err:
+        raise SavedPlanError(f"{source} is not a saved plan (invalid JSON: {err})") from None
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise SavedPlanError(f"{source} is not a saved plan (write one with plan --out FILE)")
+    if doc.get("checksum") != _checksum(doc):
+        raise SavedPlanError(f"{source} was modified after it was written (checksum mismatch); "
+                             "make a new plan")
+    try:
+        plan = plan_from_json(doc)
+        for item, change in zip(doc["changes"], plan.changes, strict=True):
+            change.fingerprint = str(item["fingerprint"])
+            change.body = item.get("body")
+    except (KeyError, TypeError, ValueError) as err:
+        raise SavedPlanError(f"{source} is not a valid saved plan ({err})") from None
+    return SavedPlan(plan, [str(p) for p in doc.get("manifest_paths", [])])
+
+
+def check_scope(saved: Plan, stack: str, target: str) -> None:
+    """Refuse a plan made for another stack or endpoint."""
+    if saved.stack != stack:
+        raise SavedPlanError(f"the plan is for stack '{saved.stack}', not '{stack}'")
+    if saved.target != target:
+        raise SavedPlanError(f"the plan is for endpoint {saved.target}, not {target}")
+
+
+def stale_changes(saved: Plan, live: list[dict[str, Any]]) -> list[str]:
+    """Names of touched routines whose live state differs from what the plan saw."""
+    by_name = {str(r.get("name")): r for r in live}
+    return [c.name for c in saved.pending if fingerprint(by_name.get(c.name)) != c.fingerprint]

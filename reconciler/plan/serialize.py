@@ -1,0 +1,88 @@
+"""The plan as a versioned JSON document (``plan --output json``), and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.plan.diff import FieldDiff
+from reconciler.plan.model import (
+    FORMAT_VERSION,
+    Action,
+    BlockedDelete,
+    Change,
+    Plan,
+    Source,
+    Unmanaged,
+)
+
+
+def change_to_json(change: Change) -> dict[str, Any]:
+    """One change: name, action (list form), reason, before, after, diff, ignored, source."""
+    result: dict[str, Any] = {
+        "name": change.name,
+        "action": change.action.steps,
+        "reason": change.reason,
+        "before": change.before,
+        "after": change.after,
+        "diff": [d.to_json() for d in change.diff],
+    }
+    if change.ignored:
+        result["ignored_differences"] = [d.to_json() for d in change.ignored]
+    if change.source is not None:
+        result["source"] = {"file": change.source.file, "line": change.source.line,
+                            "col": change.source.col}
+    return result
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The public plan document (sensitive values already redacted; no request bodies)."""
+    counts = plan.counts()
+    return {
+        "format_version": FORMAT_VERSION,
+        "target": {"endpoint": plan.target, "stack": plan.stack},
+        "manifest_digest": plan.manifest_digest,
+        "prune": plan.prune,
+        "summary": {
+            "create": counts["create"], "update": counts["update"],
+            "replace": counts["replace"], "enable": counts["enable"],
+            "disable": counts["disable"], "delete": counts["delete"],
+            "no_op": counts["no-op"], "unmanaged": len(plan.unmanaged),
+            "blocked_deletes": len(plan.blocked),
+        },
+        "has_changes": plan.has_changes,
+        "changes": [change_to_json(c) for c in plan.changes],
+        "unmanaged": [{"name": u.name, "reason": u.reason, "owner": u.owner}
+                      for u in plan.unmanaged],
+        "blocked_deletes": [{"name": b.name, "reason": b.reason} for b in plan.blocked],
+        "diagnostics": [d.to_json() for d in plan.diagnostics],
+    }
+
+
+def _diff_from_json(item: dict[str, Any]) -> FieldDiff:
+    return FieldDiff((str(item["path"]),), item.get("before"), item.get("after"),
+                     not item.get("before_absent", False), not item.get("after_absent", False))
+
+
+def change_from_json(item: dict[str, Any]) -> Change:
+    """A change read back from a plan document (bodies and fingerprints added by the caller)."""
+    steps = list(item["action"])
+    action = Action.REPLACE if steps == ["delete", "create"] else Action(steps[0])
+    source = item.get("source")
+    return Change(
+        name=str(item["name"]), action=action, reason=str(item.get("reason", "")),
+        before=item.get("before"), after=item.get("after"),
+        diff=[_diff_from_json(d) for d in item.get("diff", [])],
+        ignored=[_diff_from_json(d) for d in item.get("ignored_differences", [])],
+        source=Source(source["file"], source["line"], source["col"]) if source else None,
+    )
+
+
+def plan_from_json(doc: dict[str, Any]) -> Plan:
+    """A plan read back from its document."""
+    target = doc["target"]
+    plan = Plan(stack=str(target["stack"]), target=str(target["endpoint"]),
+                manifest_digest=str(doc.get("manifest_digest", "")), prune=bool(doc["prune"]))
+    plan.changes = [change_from_json(c) for c in doc["changes"]]
+    plan.unmanaged = [Unmanaged(u["name"], u["reason"], u.get("owner")) for u in doc["unmanaged"]]
+    plan.blocked = [BlockedDelete(b["name"], b["reason"]) for b in doc["blocked_deletes"]]
+    return plan

@@ -1,0 +1,139 @@
+"""Drift reports: what differs between git and the live project, grouped by what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from reconciler.plan.model import FORMAT_VERSION, Action, Change, Plan
+from reconciler.plan.serialize import change_to_json
+from reconciler.views.plan_markdown import MARKER, change_block
+from reconciler.views.values import show
+
+GROUPS = (
+    ("changed", "Changed outside git"),
+    ("disabled", "Disabled outside git"),
+    ("enabled", "Enabled outside git"),
+    ("missing", "Deleted outside git (declared in git, missing in the project)"),
+    ("orphaned", "Removed from git, still in the project"),
+    ("unmanaged", "Unmanaged routines in the project"),
+    ("ignored", "Ignored differences (reported, not drift)"),
+)
+_BY_ACTION = {
+    Action.UPDATE: "changed", Action.REPLACE: "changed", Action.DISABLE: "enabled",
+    Action.ENABLE: "disabled", Action.CREATE: "missing", Action.DELETE: "orphaned",
+}
+
+
+@dataclass
+class DriftReport:
+    """Drift grouped by kind; ``drifted`` decides the exit code."""
+
+    plan: Plan
+    groups: dict[str, list[Any]] = field(default_factory=dict)
+    count_unmanaged: bool = True
+
+    @property
+    def drifted(self) -> bool:
+        """True when git and the project differ (ignored differences never count)."""
+        kinds = [k for k, _ in GROUPS if k not in ("ignored", "unmanaged")]
+        if self.count_unmanaged:
+            kinds.append("unmanaged")
+        return any(self.groups.get(k) for k in kinds)
+
+
+def build(plan: Plan, count_unmanaged: bool = True) -> DriftReport:
+    """Group a plan's changes into drift kinds.
+
+    An ``enable`` change means the routine is disabled in the project (so: disabled outside
+    git), and vice versa.
+    """
+    report = DriftReport(plan, {k: [] for k, _ in GROUPS}, count_unmanaged)
+    for change in plan.changes:
+        if change.is_change:
+            report.groups[_BY_ACTION[change.action]].append(change)
+        if change.ignored:
+            report.groups["ignored"].append(change)
+    report.groups["unmanaged"] = list(plan.unmanaged)
+    report.groups["orphaned"] += [b for b in plan.blocked]
+    return report
+
+
+def to_json(report: DriftReport) -> dict[str, Any]:
+    """The drift JSON document."""
+    doc: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "target": {"endpoint": report.plan.target, "stack": report.plan.stack},
+        "drifted": report.drifted,
+    }
+    for kind, _ in GROUPS:
+        doc[kind] = [_item_json(kind, item) for item in report.groups[kind]]
+    return doc
+
+
+def _item_json(kind: str, item: Any) -> dict[str, Any]:
+    if isinstance(item, Change):
+        data = change_to_json(item)
+        if kind == "ignored":
+            return {"name": item.name, "ignored_differences": data.get("ignored_differences")}
+        return data
+    return {"name": item.name, "reason": item.reason}
+
+
+def render_text(console: Console, report: DriftReport) -> None:
+    """Human drift report."""
+    for kind, title in GROUPS:
+        items = report.groups[kind]
+        if not items:
+            continue
+        console.print(Text(f"{title}: {len(items)}", style="bold"))
+        for item in items:
+            console.print(Text(f"  - {item.name}: {_summary(kind, item)}"))
+            for line in _diff_lines(kind, item):
+                console.print(Text(f"      {line}", style="dim"))
+    console.print(Text(closing(report), style="bold"))
+
+
+def closing(report: DriftReport) -> str:
+    """The last line: in sync, or how much drifted."""
+    if not report.drifted:
+        return "No drift: the project matches git."
+    total = sum(len(report.groups[k]) for k, _ in GROUPS if k != "ignored")
+    return f"Drift detected: {total} routine(s) differ from git."
+
+
+def _summary(kind: str, item: Any) -> str:
+    if isinstance(item, Change):
+        return item.reason
+    return str(item.reason)
+
+
+def _diff_lines(kind: str, item: Any) -> list[str]:
+    if not isinstance(item, Change):
+        return []
+    diffs = item.ignored if kind == "ignored" else item.diff
+    return [f"{d.dotted}: git {show(d.after, d.after_present)}, project "
+            f"{show(d.before, d.before_present)}" for d in diffs]
+
+
+def render_markdown(reports: list[tuple[str, DriftReport]]) -> str:
+    """Markdown drift report (for the tracking issue and the job summary)."""
+    lines = [MARKER.replace("plan", "drift"), "## Reconciler drift report", ""]
+    for env, report in reports:
+        lines.append(f"### {env}: {closing(report)}")
+        for kind, title in GROUPS:
+            items = report.groups[kind]
+            if not items:
+                continue
+            lines.append(f"\n**{title}** ({len(items)})\n")
+            for item in items:
+                if isinstance(item, Change) and kind != "ignored":
+                    lines.append(change_block(item))
+                else:
+                    lines.append(f"- `{item.name}`: {_summary(kind, item)}")
+                    lines += [f"  - {line}" for line in _diff_lines(kind, item)]
+        lines.append("")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,96 @@
+"""The terminal: one object that knows the output format and where each kind of text goes.
+
+Human text goes to stdout; with ``--output json`` or ``markdown`` stdout carries only the
+document, and the header, progress and diagnostics go to stderr.  Colour only on a terminal and
+never when ``NO_COLOR`` is set (rich honours both).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from reconciler.apply import ApplyResult, ChangeResult
+from reconciler.diagnostics import Diagnostic
+from reconciler.plan.model import Plan
+from reconciler.plan.serialize import plan_to_json
+from reconciler.views import diagnostics as diag_view
+from reconciler.views import plan_markdown, plan_text
+
+
+def _console(stream: Any) -> Console:
+    return Console(file=stream, soft_wrap=True, highlight=False,
+                   no_color=bool(os.environ.get("NO_COLOR")))
+
+
+class Output:
+    """Writes reports in one format."""
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.out = _console(sys.stdout)
+        self.err = _console(sys.stderr)
+
+    @property
+    def human(self) -> Console:
+        """Where human-readable lines go (stdout for text, else stderr)."""
+        return self.out if self.fmt in ("text", "github") else self.err
+
+    def header(self, target: str, origin: str, stack: str) -> None:
+        """The target line, printed before anything else."""
+        plan_text.header(self.human, target, stack, origin)
+
+    def diagnostics(self, items: Sequence[Diagnostic]) -> None:
+        """Problems, one line each (and annotations under GitHub)."""
+        if self.fmt == "github":
+            diag_view.write_annotations(items, sys.stdout)
+        for item in items:
+            style = "red" if item.severity == "error" else "yellow"
+            self.err.print(Text(item.render(), style=style))
+
+    def plan(self, plan: Plan, env: str = "default") -> None:
+        """The plan in the chosen format."""
+        if self.fmt == "json":
+            sys.stdout.write(json.dumps(plan_to_json(plan), indent=2) + "\n")
+        elif self.fmt == "markdown":
+            sys.stdout.write(plan_markdown.render([(env, plan)]))
+        else:
+            plan_text.render(self.out, plan)
+            if self.fmt == "github":
+                self._step_summary(plan_markdown.render([(env, plan)]))
+
+    def _step_summary(self, text: str) -> None:
+        path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if path:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+
+    def line(self, text: str, style: str | None = None) -> None:
+        """One human line."""
+        self.human.print(Text(text, style=style or ""))
+
+    def progress(self, item: ChangeResult) -> None:
+        """One apply result as it completes."""
+        style = {"ok": "green", "failed": "red", "skipped": "yellow"}[item.status]
+        note = f": {item.message}" if item.message else ""
+        self.human.print(Text(f"  {item.status:<7} {item.action.value:<8} {item.name} "
+                              f"({item.seconds:.1f}s){note}", style=style))
+
+    def apply_summary(self, result: ApplyResult) -> None:
+        """The closing line of apply (and the JSON result document with --output json)."""
+        done = {a: 0 for a in ("create", "update", "replace", "enable", "disable", "delete")}
+        for item in result.results:
+            if item.status == "ok":
+                done[item.action.value] += 1
+        line = (f"Apply {'complete' if result.ok else 'finished with errors'}: "
+                f"{done['create']} created, {done['update']} updated, {done['replace']} "
+                f"replaced, {done['enable'] + done['disable']} enabled/disabled, "
+                f"{done['delete']} deleted, {result.count('failed')} failed, "
+                f"{result.count('skipped')} skipped.")
+        self.human.print(Text(line, style="bold" if result.ok else "bold red"))

@@ -1,0 +1,86 @@
+"""Markdown plans for pull-request comments and ``$GITHUB_STEP_SUMMARY``.
+
+One summary table (a row per environment), then per environment one collapsible ``<details>``
+block per changed routine with its field diffs, and the unmanaged routines and blocked deletes
+called out.  The text stays under GitHub's 65,536-character comment limit: past the budget the
+remaining blocks are replaced by a pointer to the full JSON plan.
+"""
+
+from __future__ import annotations
+
+import html
+
+from reconciler.plan.model import Action, Change, Plan
+from reconciler.views.plan_text import SYMBOLS, closing_line
+from reconciler.views.values import leaves, show
+
+COMMENT_LIMIT = 65_536
+MARKER = "<!-- reconciler-plan -->"
+_RESERVE = 1_500
+
+
+def _cell(text: str) -> str:
+    return html.escape(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def summary_table(plans: list[tuple[str, Plan]]) -> list[str]:
+    """A row per environment: counts, unmanaged, blocked, and the closing sentence."""
+    lines = ["| environment | target | create | update | replace | delete | unmanaged | "
+             "blocked deletes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for env, plan in plans:
+        c = plan.counts()
+        updates = c["update"] + c["enable"] + c["disable"]
+        lines.append(f"| {_cell(env)} | {_code(plan.target)} | {c['create']} | {updates} | "
+                     f"{c['replace']} | {c['delete']} | {len(plan.unmanaged)} | "
+                     f"{len(plan.blocked)} |")
+    return lines
+
+
+def change_block(change: Change) -> str:
+    """A collapsible block for one change, with its diff as a small table."""
+    symbol, _ = SYMBOLS[change.action]
+    title = f"{symbol} <b>{html.escape(change.action.value)}</b> {_code(change.name)}"
+    rows = ["| field | before | after |", "|---|---|---|"]
+    if change.action is Action.CREATE:
+        rows += [f"| {_code(p)} | | {_code(show(v))} |" for p, v in leaves(change.after or {})]
+    else:
+        rows += [f"| {_code(d.dotted)} | {_code(show(d.before, d.before_present))} | "
+                 f"{_code(show(d.after, d.after_present))} |" for d in change.diff]
+    if change.ignored:
+        rows += [f"| {_code(d.dotted)} (ignored) | {_code(show(d.before, d.before_present))} | "
+                 f"{_code(show(d.after, d.after_present))} |" for d in change.ignored]
+    source = change.source
+    where = f"Declared in {_code(f'{source.file}:{source.line}')}\n\n" if source else ""
+    body = "\n".join(rows) if len(rows) > 2 else "_no field changes_"
+    return (f"<details><summary>{title}: {_cell(change.reason)}</summary>\n\n"
+            f"{where}{body}\n\n</details>")
+
+
+def _environment(env: str, plan: Plan) -> list[str]:
+    parts = [f"### {_cell(env)}: {_cell(closing_line(plan))}"]
+    parts += [change_block(c) for c in plan.pending]
+    if plan.unmanaged:
+        items = "\n".join(f"- {_code(u.name)}: {_cell(u.reason)}" for u in plan.unmanaged)
+        parts.append(f"**Unmanaged routines** (left untouched):\n\n{items}")
+    if plan.blocked:
+        items = "\n".join(f"- {_code(b.name)}: {_cell(b.reason)}" for b in plan.blocked)
+        parts.append(f"**Deletes blocked by safety rules**:\n\n{items}")
+    return parts
+
+
+def render(plans: list[tuple[str, Plan]], artifact_hint: str = "the plan JSON artifact",
+           limit: int = COMMENT_LIMIT) -> str:
+    """The whole markdown document, truncated to ``limit`` characters with a pointer."""
+    head = [MARKER, "## Reconciler plan", "", *summary_table(plans), ""]
+    text = "\n".join(head)
+    for env, plan in plans:
+        for part in _environment(env, plan):
+            if len(text) + len(part) + _RESERVE > limit:
+                return text + (f"\n\n> **Truncated**: the plan is too long for a comment. "
+                               f"The full plan is in {artifact_hint}.\n")
+            text += "\n" + part + "\n"
+    return text

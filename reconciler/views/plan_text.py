@@ -1,0 +1,97 @@
+"""Human text for plans, in the style of Terraform's plan and Bicep's what-if."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from reconciler.plan.model import Action, Change, Plan
+from reconciler.views.values import leaves, show
+
+SYMBOLS = {
+    Action.CREATE: ("+", "green"),
+    Action.UPDATE: ("~", "yellow"),
+    Action.REPLACE: ("!", "magenta"),
+    Action.DELETE: ("-", "red"),
+    Action.ENABLE: (">", "cyan"),
+    Action.DISABLE: ("<", "cyan"),
+    Action.NOOP: ("=", "dim"),
+}
+LEGEND = ("Legend: + create, ~ update, ! replace (delete, then create), - delete, "
+          "> enable, < disable")
+
+
+def header(console: Console, target: str, stack: str, origin: str) -> None:
+    """The first line every command prints: where it is going to look or write."""
+    line = Text("Target: ", style="bold")
+    line.append(target)
+    line.append(f"  ({origin})", style="dim")
+    line.append("  stack: ", style="bold")
+    line.append(stack)
+    console.print(line)
+
+
+def closing_line(plan: Plan) -> str:
+    """``Plan: 2 to create, 1 to update, 0 to replace, 1 to delete.`` (enable/disable count as
+    updates), or the no-changes sentence."""
+    if not plan.has_changes:
+        return "No changes. The project matches the manifests."
+    c = plan.counts()
+    updates = c["update"] + c["enable"] + c["disable"]
+    return (f"Plan: {c['create']} to create, {updates} to update, {c['replace']} to replace, "
+            f"{c['delete']} to delete.")
+
+
+def _change_line(change: Change) -> Text:
+    symbol, style = SYMBOLS[change.action]
+    line = Text(f"  {symbol} ", style=style)
+    line.append(f"{change.action.value:<8}", style=style)
+    line.append(f" {change.name}", style="bold")
+    line.append(f"  ({change.reason})", style="dim")
+    return line
+
+
+def _details(change: Change) -> list[Text]:
+    if change.action is Action.CREATE:
+        return [Text(f"      + {path}: {show(value)}", style="green")
+                for path, value in leaves(change.after or {})]
+    lines = [Text(f"      ~ {d.dotted}: {show(d.before, d.before_present)} => "
+                  f"{show(d.after, d.after_present)}", style="yellow") for d in change.diff]
+    lines += [Text(f"      (ignored) {d.dotted}: {show(d.before, d.before_present)} => "
+                   f"{show(d.after, d.after_present)}", style="dim") for d in change.ignored]
+    return lines
+
+
+def render(console: Console, plan: Plan) -> None:
+    """The whole plan: changes with field diffs, unmanaged routines, blocked deletes, totals."""
+    if plan.pending:
+        console.print("Reconciler will perform the following actions:\n")
+        for change in plan.pending:
+            console.print(_change_line(change))
+            for line in _details(change):
+                console.print(line)
+        console.print()
+    ignored_only = [c for c in plan.changes if not c.is_change and c.ignored]
+    if ignored_only:
+        console.print("Ignored differences (reported, not changed):")
+        for change in ignored_only:
+            for line in _details(change):
+                console.print(Text(f"    {change.name}: ", style="dim") + line)
+        console.print()
+    _others(console, plan)
+    if plan.pending:
+        console.print(Text(LEGEND, style="dim"))
+    console.print(Text(closing_line(plan), style="bold"))
+
+
+def _others(console: Console, plan: Plan) -> None:
+    if plan.unmanaged:
+        console.print("Unmanaged routines (left untouched):")
+        for item in plan.unmanaged:
+            console.print(Text(f"  ? {item.name}  ({item.reason})", style="blue"))
+        console.print()
+    if plan.blocked:
+        console.print("Deletes blocked by safety rules (left untouched):")
+        for blocked in plan.blocked:
+            console.print(Text(f"  # {blocked.name}  ({blocked.reason})", style="red"))
+        console.print()

@@ -1,0 +1,26 @@
+"""Small helpers to show values and nested dicts compactly and unambiguously."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+MAX_VALUE = 160
+
+
+def show(value: Any, present: bool = True) -> str:
+    """JSON text of a value (strings quoted), shortened; ``(absent)`` when not present."""
+    if not present:
+        return "(absent)"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, value) for every leaf of a nested dict; lists and empty dicts are leaves."""
+    if isinstance(data, dict) and data:
+        for key, value in data.items():
+            yield from leaves(value, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, data
