@@ -18,6 +18,14 @@ def diagnostics_for(path: Path, variables: dict[str, str] | None = None) -> list
     return [d.render() for d in result.diagnostics if d.severity == "error"]
 
 
+SCHEDULE = '        type: schedule\n        cron_expression: "0 7 * * *"\n        time_zone: UTC\n'
+
+
+def trigger(new: str) -> str:
+    """The base routine with its trigger body replaced by ``new``."""
+    return edit(SCHEDULE, new)
+
+
 def edit(old: str, new: str) -> str:
     assert old in BASE_ROUTINE, old
     return BASE_ROUTINE.replace(old, new, 1)
@@ -27,7 +35,7 @@ def edit(old: str, new: str) -> str:
 CASES = [
     ("unknown-field-did-you-mean", edit("    triggers:", "    descripton: x\n    triggers:"),
      3, "routines[0].descripton", "did you mean 'description'"),
-    ("unknown-trigger-field", edit("        time_zone: UTC", "        time_zone: UTC\n        tz: x"),
+    ("unknown-trigger-field", edit("time_zone: UTC", "time_zone: UTC\n        tz: x"),
      8, "routines[0].triggers.t.tz", "unknown field 'tz'"),
     ("field-of-other-trigger-type", edit("        time_zone: UTC",
                                          "        time_zone: UTC\n        at: 5"),
@@ -74,25 +82,16 @@ CASES = [
      7, "routines[0].triggers.t.time_zone", "unknown time zone"),
     ("zone-typo", edit("time_zone: UTC", "time_zone: Europe/Stockholmm"),
      7, "routines[0].triggers.t.time_zone", "Europe/Stockholm"),
-    ("timer-in-the-past", edit("        type: schedule\n        cron_expression: \"0 7 * * *\"\n"
-                               "        time_zone: UTC\n",
-                               "        type: timer\n        at: \"2020-01-01T00:00:00Z\"\n"),
+    ("timer-in-the-past", trigger("        type: timer\n        at: \"2020-01-01T00:00:00Z\"\n"),
      6, "routines[0].triggers.t.at", "in the past"),
-    ("timer-epoch-in-the-past", edit("        type: schedule\n        cron_expression: \"0 7 * * *\"\n"
-                                     "        time_zone: UTC\n",
-                                     "        type: timer\n        at: 1000\n"),
+    ("timer-epoch-in-the-past", trigger("        type: timer\n        at: 1000\n"),
      6, "routines[0].triggers.t.at", "in the past"),
-    ("timer-local-without-zone", edit("        type: schedule\n        cron_expression: \"0 7 * * *\"\n"
-                                      "        time_zone: UTC\n",
-                                      "        type: timer\n        at: \"2031-01-01T09:00:00\"\n"),
+    ("timer-local-without-zone",
+     trigger("        type: timer\n        at: \"2031-01-01T09:00:00\"\n"),
      6, "routines[0].triggers.t.at", "no UTC offset"),
-    ("timer-not-a-time", edit("        type: schedule\n        cron_expression: \"0 7 * * *\"\n"
-                              "        time_zone: UTC\n",
-                              "        type: timer\n        at: soon\n"),
+    ("timer-not-a-time", trigger("        type: timer\n        at: soon\n"),
      6, "routines[0].triggers.t.at", "not a date-time or a duration"),
-    ("timer-offset-and-zone", edit("        type: schedule\n        cron_expression: \"0 7 * * *\"\n"
-                                   "        time_zone: UTC\n",
-                                   "        type: timer\n        at: \"2031-01-01T09:00:00Z\"\n"
+    ("timer-offset-and-zone", trigger("        type: timer\n        at: \"2031-01-01T09:00:00Z\"\n"
                                    "        time_zone: Europe/Stockholm\n"),
      6, "routines[0].triggers.t.at", "time_zone applies only"),
     ("both-agent-references", edit("agent_name: a", "agent_name: a\n      agent_endpoint_id: b"),
@@ -120,25 +119,17 @@ CASES = [
     ("conversation-too-long", edit("agent_name: a", "agent_name: a\n      conversation: " +
                                    "c" * 257),
      11, "routines[0].action.conversation", "the limit is 256"),
-    ("github-owner-too-long", edit("        type: schedule\n        cron_expression: \"0 7 * * *\"\n"
-                                   "        time_zone: UTC\n",
-                                   "        type: github_issue\n        connection_id: c\n"
+    ("github-owner-too-long", trigger("        type: github_issue\n        connection_id: c\n"
                                    "        owner: " + "o" * 129 + "\n        repository: r\n"
                                    "        issue_event: opened\n"),
      7, "routines[0].triggers.t.owner", "the limit is 128"),
-    ("github-bad-event", edit("        type: schedule\n        cron_expression: \"0 7 * * *\"\n"
-                              "        time_zone: UTC\n",
-                              "        type: github_issue\n        connection_id: c\n"
+    ("github-bad-event", trigger("        type: github_issue\n        connection_id: c\n"
                               "        owner: o\n        repository: r\n"
                               "        issue_event: reopened\n"),
      9, "routines[0].triggers.t.issue_event", "'reopened' is not one of"),
-    ("custom-without-parameters", edit("        type: schedule\n        cron_expression: \"0 7 * * *\"\n"
-                                       "        time_zone: UTC\n",
-                                       "        type: custom\n        provider: p\n"),
+    ("custom-without-parameters", trigger("        type: custom\n        provider: p\n"),
      4, "routines[0].triggers.t.parameters", "missing required field 'parameters'"),
-    ("custom-provider-too-long", edit("        type: schedule\n        cron_expression: \"0 7 * * *\"\n"
-                                      "        time_zone: UTC\n",
-                                      "        type: custom\n        provider: " + "p" * 129 +
+    ("custom-provider-too-long", trigger("        type: custom\n        provider: " + "p" * 129 +
                                       "\n        parameters: {}\n"),
      6, "routines[0].triggers.t.provider", "the limit is 128"),
     ("authorization-bad-identity", edit("    action:", "    authorization:\n"

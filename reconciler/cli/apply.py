@@ -33,7 +33,7 @@ from reconciler.views.output import Output
               help="Stop starting changes after this many consecutive failures (0: never).")
 @click.option("--output", "-o", type=click.Choice(OUTPUT_FORMATS), default=None,
               help="text (default), json, markdown, or github (default under GitHub Actions).")
-def apply(paths: tuple[str, ...], endpoint: str | None, stack: str | None,
+def apply(*, paths: tuple[str, ...], endpoint: str | None, stack: str | None,
           cli_vars: tuple[str, ...], prune: bool, max_deletes: int | None, adopt: bool,
           adopt_from: tuple[str, ...], auto_approve: bool, concurrency: int,
           max_failures: int, output: str | None) -> None:

@@ -41,12 +41,11 @@ def target_options(func: F) -> F:
     func = click.option("--stack", default=None, metavar="NAME",
                         help=f"Ownership scope: only routines this stack created are ever "
                              f"updated or pruned (default: {DEFAULT_STACK}).")(func)
-    func = click.option("--endpoint", default=None, metavar="ENDPOINT",
+    return click.option("--endpoint", default=None, metavar="ENDPOINT",
                         help="local:PATH, https://<account>.services.ai.azure.com/api/projects/"
                              "<project>, or an emulator's http://127.0.0.1:PORT/api/projects/"
                              "<project> (default: $AZURE_AI_PROJECT_ENDPOINT, else "
                              "local:.reconciler/local.db).")(func)
-    return func
 
 
 def prune_options(func: F) -> F:
@@ -59,9 +58,8 @@ def prune_options(func: F) -> F:
     func = click.option("--max-deletes", type=click.IntRange(min=0), default=None,
                         help="Allow up to N deletes (default: the smaller of 10 and 25% of the "
                              "routines this stack owns).")(func)
-    func = click.option("--prune", is_flag=True,
+    return click.option("--prune", is_flag=True,
                         help="Delete routines this stack owns that git no longer declares.")(func)
-    return func
 
 
 def build(

@@ -21,7 +21,7 @@ from reconciler.views.output import Output
               help="Report unmanaged routines without counting them as drift.")
 @click.option("--output", "-o", type=click.Choice(OUTPUT_FORMATS), default=None,
               help="text (default), json, markdown, or github (default under GitHub Actions).")
-def drift(paths: tuple[str, ...], endpoint: str | None, stack: str | None,
+def drift(*, paths: tuple[str, ...], endpoint: str | None, stack: str | None,
           cli_vars: tuple[str, ...], ignore_unmanaged: bool, output: str | None) -> None:
     """Report routines changed, disabled or deleted outside git, and unmanaged routines.
 

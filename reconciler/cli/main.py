@@ -11,6 +11,7 @@ from reconciler import __version__
 from reconciler.cli.apply import apply
 from reconciler.cli.drift import drift
 from reconciler.cli.plan import plan
+from reconciler.cli.schema import schema
 from reconciler.cli.validate import validate
 from reconciler.diagnostics import ReconcilerError
 
@@ -25,7 +26,7 @@ def cli() -> None:
     """
 
 
-for command in (validate, plan, apply, drift):
+for command in (validate, plan, apply, drift, schema):
     cli.add_command(command)
 
 
@@ -54,7 +55,7 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
-    except Exception as err:  # noqa: BLE001 - the last line of defence: never a traceback
+    except Exception as err:
         if os.environ.get("RECONCILER_DEBUG"):
             raise
         _fail(f"internal error: {type(err).__name__}: {err}",

@@ -25,7 +25,7 @@ from reconciler.views.output import Output
               help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.")
 @click.option("--output", "-o", type=click.Choice(OUTPUT_FORMATS), default=None,
               help="text (default), json, markdown, or github (default under GitHub Actions).")
-def plan(paths: tuple[str, ...], endpoint: str | None, stack: str | None,
+def plan(*, paths: tuple[str, ...], endpoint: str | None, stack: str | None,
          cli_vars: tuple[str, ...], prune: bool, max_deletes: int | None, adopt: bool,
          adopt_from: tuple[str, ...], out_file: str | None, detailed_exitcode: bool,
          output: str | None) -> None:

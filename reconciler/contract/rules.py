@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.contract import limits
@@ -108,9 +109,7 @@ def _zone_problem(zone: str) -> str | None:
     return None
 
 
-def _as_datetime(now: int) -> Any:
-    from datetime import UTC, datetime
-
+def _as_datetime(now: int) -> datetime:
     return datetime.fromtimestamp(now, tz=UTC)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator, ValidationError
 
@@ -39,9 +39,14 @@ class SchemaProblem:
 
 def problems(validator: Draft202012Validator, instance: Any) -> list[SchemaProblem]:
     """Every schema problem of ``instance``, sorted by path."""
-    root = validator.schema
+    root = cast(dict[str, Any], validator.schema)
     found = [p for err in validator.iter_errors(instance) for p in _explain(err, root)]
     return sorted(set(found), key=lambda p: [str(x) for x in p.path])
+
+
+def _value(err: ValidationError) -> Any:
+    """The schema keyword's value (``jsonschema`` types it as possibly unset)."""
+    return cast(Any, err.validator_value)
 
 
 def _deref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +67,8 @@ def _explain(err: ValidationError, root: dict[str, Any]) -> Iterator[SchemaProbl
 
 def _additional(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
     del root
-    allowed = sorted(err.schema.get("properties", {}))
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    allowed = sorted(schema.get("properties", {}))
     instance = err.instance if isinstance(err.instance, dict) else {}
     for key in instance:
         if key not in allowed:
@@ -78,14 +84,14 @@ def _unknown_field(key: str, allowed: list[str]) -> str:
 def _required(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
     del root
     instance = err.instance if isinstance(err.instance, dict) else {}
-    for name in err.validator_value:
+    for name in _value(err):
         if name not in instance:
             yield SchemaProblem((*path, name), f"missing required field '{name}'")
 
 
 def _type(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
     del root
-    expected = err.validator_value
+    expected = _value(err)
     names = [expected] if isinstance(expected, str) else list(expected)
     wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
     yield SchemaProblem(path, f"must be {wanted}, not {_describe(err.instance)}")
@@ -107,7 +113,7 @@ def _describe(value: Any) -> str:
 
 def _choice(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
     del root
-    options = err.validator_value if err.validator == "enum" else [err.validator_value]
+    options = _value(err) if err.validator == "enum" else [_value(err)]
     listed = ", ".join(repr(o) for o in options)
     close = difflib.get_close_matches(str(err.instance), [str(o) for o in options], n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -115,7 +121,7 @@ def _choice(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[
 
 
 def _union(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
-    branches = [_deref(b, root) for b in err.validator_value]
+    branches = [_deref(b, root) for b in _value(err)]
     tags = [_tag_of(b) for b in branches]
     if all(tags) and isinstance(err.instance, dict):
         yield from _tagged_union(err, path, root, branches, [str(t) for t in tags])
@@ -152,7 +158,7 @@ def _tagged_union(
     branches: list[dict[str, Any]],
     tags: list[str],
 ) -> Iterator[SchemaProblem]:
-    given = err.instance.get("type")
+    given = cast(dict[str, Any], err.instance).get("type")
     if given not in tags:
         yield _bad_tag(path, given, tags)
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from reconciler.contract.zones import resolve_zone
@@ -83,7 +83,7 @@ def _resolve_datetime(text: str, time_zone: str | None) -> TimerAt:
 def _local_epoch(moment: datetime, time_zone: str) -> int:
     zone = resolve_zone(time_zone)
     first = moment.replace(tzinfo=zone, fold=0)
-    round_trip = first.astimezone(zone).replace(tzinfo=None)
+    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if round_trip != moment:
         raise ValueError(
             f"{moment.isoformat()} does not exist in {time_zone} (clocks skip it for daylight "

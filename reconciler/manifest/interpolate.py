@@ -15,6 +15,7 @@ PathPart = str | int
 Path = tuple[PathPart, ...]
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+ESCAPE = "$${"
 _NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
 
 
@@ -38,7 +39,8 @@ def interpolate(
 def _walk(data: Any, variables: Mapping[str, str], path: Path,
           problems: list[InterpolationProblem]) -> Any:
     if isinstance(data, str):
-        return _expand(data, variables, lambda msg: problems.append(InterpolationProblem(path, msg)))
+        return _expand(data, variables,
+                       lambda msg: problems.append(InterpolationProblem(path, msg)))
     if isinstance(data, dict):
         return {k: _walk(v, variables, (*path, k), problems) for k, v in data.items()}
     if isinstance(data, list):
@@ -52,7 +54,7 @@ def _expand(text: str, variables: Mapping[str, str], report: Callable[[str], Non
 
     def replace(match: re.Match[str]) -> str:
         token = match.group(0)
-        if token == "$${":
+        if token == ESCAPE:
             return "${"
         if match.group(1) is None:
             report("unterminated '${': close it with '}' or write '$${' for a literal '${'")

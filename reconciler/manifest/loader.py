@@ -23,8 +23,8 @@ from reconciler.manifest.models import RoutineSpec
 from reconciler.manifest.pointers import check_pointers
 from reconciler.manifest.schema import validator_for
 from reconciler.manifest.sources import SourceText, discover, read_text
-from reconciler.pointers import dotted as render_path
 from reconciler.manifest.yamlsafe import Document, Mark, Path, YamlProblem, load_documents
+from reconciler.pointers import dotted as render_path
 
 
 @dataclass(frozen=True)
@@ -170,17 +170,15 @@ def _load_document(path: str, doc: Document, variables: Mapping[str, str], now: 
         return
     _rename_deprecated(doc.data["routines"], ctx)
     data, missing_vars = interpolate(doc.data, variables)
-    for problem in missing_vars:
-        ctx.report(problem.path, problem.message)
+    for missing in missing_vars:
+        ctx.report(missing.path, missing.message)
     broken = {p.path[:2] for p in missing_vars} | {p.path[:2] for p in doc.problems}
     located = _check_structure_and_rules(data, now, ctx, broken)
     for index, raw in enumerate(data["routines"]):
         prefix: Path = ("routines", index)
         if prefix in broken or any(p[: len(prefix)] == prefix for p in located):
             continue
-        routine = _build(raw, path, doc, prefix, now, ctx)
-        if routine is not None:
-            result.routines.append(routine)
+        result.routines.append(_build(raw, path, doc, prefix, now))
 
 
 def _has_routines_list(doc: Document, ctx: _FileContext) -> bool:
@@ -212,7 +210,7 @@ def _rename_deprecated(routines: list[Any], ctx: _FileContext) -> None:
         ctx.report(path, "conversation_id is the old name of conversation; rename it",
                    key=True, severity="warning")
         action["conversation"] = action.pop("conversation_id")
-        ctx.doc.values[path[:-1] + ("conversation",)] = ctx.doc.values[path]
+        ctx.doc.values[(*path[:-1], "conversation")] = ctx.doc.values[path]
 
 
 def _check_structure_and_rules(data: dict[str, Any], now: int, ctx: _FileContext,
@@ -225,8 +223,8 @@ def _check_structure_and_rules(data: dict[str, Any], now: int, ctx: _FileContext
         for violation in check_routine(raw, now=now,
                                        description_limit=limits.MANIFEST_DESCRIPTION_MAX):
             found[(*prefix, *violation.path)] = (violation.message, False)
-        for problem in check_pointers(raw.get("reconcile"), raw):
-            found[(*prefix, *problem.path)] = (problem.message, False)
+        for pointer in check_pointers(raw.get("reconcile"), raw):
+            found[(*prefix, *pointer.path)] = (pointer.message, False)
     for problem in schema_problems(validator_for("manifest"), data):
         found.setdefault(problem.path, (problem.message, problem.at_key))
     for path, (message, at_key) in sorted(found.items(), key=lambda kv: _sort_key(ctx, kv[0])):
@@ -239,14 +237,13 @@ def _sort_key(ctx: _FileContext, path: Path) -> tuple[int, int, str]:
     return mark.line, mark.col, render_path(path)
 
 
-def _build(raw: dict[str, Any], path: str, doc: Document, prefix: Path, now: int,
-           ctx: _FileContext) -> DesiredRoutine | None:
+def _build(raw: dict[str, Any], path: str, doc: Document, prefix: Path,
+           now: int) -> DesiredRoutine:
     spec = RoutineSpec.model_validate(raw)
     routine = DesiredRoutine(spec=spec, file=path, document=doc, prefix=prefix)
     for trigger_name, trigger in raw["triggers"].items():
         if trigger.get("type") == "timer":
             routine.timers[trigger_name] = resolve_at(trigger["at"], trigger.get("time_zone"), now)
-    del ctx
     return routine
 
 

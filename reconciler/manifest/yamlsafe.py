@@ -168,6 +168,11 @@ class _Builder:
         return merged
 
 
+def _is_empty(node: Node) -> bool:
+    """An empty document (e.g. after a trailing ``---``)."""
+    return isinstance(node, ScalarNode) and node.tag == f"{_TAG}null" and node.value == ""
+
+
 def _tag_message(tag: str) -> str:
     shown = tag.replace(_TAG, "!!")
     return f"tag {shown} is not allowed: manifests may only hold plain mappings, lists and scalars"
@@ -178,7 +183,7 @@ def load_documents(text: str) -> list[Document]:
     documents: list[Document] = []
     try:
         for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
-            if node is None:
+            if node is None or _is_empty(node):
                 continue
             doc = Document(index=index, data=None, start=mark_of_node(node))
             doc.data = _Builder(doc).build(node, ())

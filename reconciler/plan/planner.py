@@ -82,7 +82,7 @@ def _plan_declared(d: Desired, live: dict[str, Any] | None,
     kept, ignored = split_ignored(field_diffs(before, after), list(patterns))
     effective = _respect_ignored(after, before, patterns)
     new_record = _record(d, options.stack)
-    change = _decide(d, before, effective, kept, record, new_record)
+    change = _decide(d, before=before, after=effective, kept=kept, old=record, new=new_record)
     change.ignored = [_redact_diff(x, d.sensitive) for x in ignored]
     change.fingerprint = fingerprint(live)
     if change.action is not Action.NOOP:
@@ -128,14 +128,15 @@ def _desired_canonical(d: Desired, live: dict[str, Any] | None,
     live_triggers = (live or {}).get("triggers") or {}
     for trigger_name, text in d.durations.items():
         earlier = live_triggers.get(trigger_name)
-        if _keeps_timing(earlier, record, text):
+        if isinstance(earlier, dict) and _keeps_timing(earlier, record, text):
             triggers[trigger_name]["at"] = int(earlier["at"])
     return normalize.routine(d.description, d.enabled, triggers, d.action)
 
 
-def _keeps_timing(earlier: Any, record: ownership.Ownership | None, text: str) -> bool:
+def _keeps_timing(earlier: dict[str, Any], record: ownership.Ownership | None,
+                  text: str) -> bool:
     """A duration timer keeps its first timing while its text is unchanged (never re-timed)."""
-    if not isinstance(earlier, dict) or earlier.get("type") != "timer":
+    if earlier.get("type") != "timer":
         return False
     return record is not None and record.at == text and isinstance(earlier.get("at"), int)
 
@@ -183,8 +184,9 @@ def _record(d: Desired, stack: str) -> ownership.Ownership:
     )
 
 
-def _decide(d: Desired, before: dict[str, Any], after: dict[str, Any], kept: list[FieldDiff],
-            old: ownership.Ownership | None, new: ownership.Ownership) -> Change:
+def _decide(d: Desired, *, before: dict[str, Any], after: dict[str, Any],
+            kept: list[FieldDiff], old: ownership.Ownership | None,
+            new: ownership.Ownership) -> Change:
     change = Change(name=d.name, action=Action.NOOP, reason="in sync",
                     before=redact(before, d.sensitive), after=redact(after, d.sensitive),
                     diff=[_redact_diff(x, d.sensitive) for x in kept], source=d.source)

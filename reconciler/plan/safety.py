@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 DEFAULT_MAX_DELETES = 10
 DEFAULT_MAX_DELETE_SHARE = 0.25
+_DEFAULT_RULE = "default: the smaller of 10 and 25% of the routines this stack owns"
 
 
 def default_max_deletes(owned: int) -> int:
@@ -56,8 +57,8 @@ def judge(
     deletable = [c.name for c in candidates if not c.protected]
     limit = default_max_deletes(owned) if max_deletes is None else max_deletes
     if len(deletable) > limit:
-        why = (f"{len(deletable)} deletes exceed the limit of {limit} "
-               f"({'--max-deletes' if max_deletes is not None else 'default: the smaller of 10 and 25% of the routines this stack owns'}); "
+        origin = "--max-deletes" if max_deletes is not None else _DEFAULT_RULE
+        why = (f"{len(deletable)} deletes exceed the limit of {limit} ({origin}); "
                f"re-run with --max-deletes {len(deletable)} if this is intended")
         return Verdict([], blocked + [(name, why) for name in deletable])
     return Verdict(deletable, blocked)

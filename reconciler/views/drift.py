@@ -58,7 +58,7 @@ def build(plan: Plan, count_unmanaged: bool = True) -> DriftReport:
         if change.ignored:
             report.groups["ignored"].append(change)
     report.groups["unmanaged"] = list(plan.unmanaged)
-    report.groups["orphaned"] += [b for b in plan.blocked]
+    report.groups["orphaned"] += list(plan.blocked)
     return report
 
 

@@ -84,7 +84,7 @@ class Output:
 
     def apply_summary(self, result: ApplyResult) -> None:
         """The closing line of apply (and the JSON result document with --output json)."""
-        done = {a: 0 for a in ("create", "update", "replace", "enable", "disable", "delete")}
+        done = dict.fromkeys(("create", "update", "replace", "enable", "disable", "delete"), 0)
         for item in result.results:
             if item.status == "ok":
                 done[item.action.value] += 1

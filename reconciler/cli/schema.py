@@ -1,0 +1,20 @@
+"""``reconciler schema``: print the JSON Schemas that are checked in under schemas/."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler.manifest.schema import manifest_schema, render
+
+
+@click.command()
+@click.argument("which", type=click.Choice(["manifest"]), default="manifest")
+def schema(which: str) -> None:
+    """Print a JSON Schema (draft 2020-12) for editors and check-jsonschema.
+
+    The same schemas are checked in under schemas/; a test keeps them equal.
+    """
+    del which
+    sys.stdout.write(render(manifest_schema()))

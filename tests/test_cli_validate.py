@@ -1,0 +1,103 @@
+"""``reconciler validate`` as a user runs it: exit codes, one line per error, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE_ROUTINE, run_cli
+
+BAD_FILES: dict[str, bytes] = {
+    "broken.yaml": b"routines: [\n",
+    "tabs.yaml": b"routines:\n\t- name: x\n",
+    "empty.yaml": b"",
+    "comments-only.yaml": b"# nothing here\n---\n",
+    "no-routines.yaml": b"routine: []\n",
+    "non-list.yaml": b"routines: 5\n",
+    "latin1.yaml": "routines:\n  - name: caf\u00e9\n".encode("latin-1"),
+    "binary.yaml": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    "unsafe.yaml": b"routines:\n  - !!python/object/apply:os.system [echo pwned]\n",
+    "dup-keys.yaml": BASE_ROUTINE.replace("  - name: r1", "  - name: r1\n    name: r2").encode(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_exits_1_with_a_located_line_and_no_traceback(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(BAD_FILES[name])
+    done = run_cli("validate", str(path))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith(f"{path}:"), first
+    line = first.split(":")[1]
+    assert line.isdigit() and int(line) >= 1
+
+
+def test_unsafe_tag_never_runs_code(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / "unsafe.yaml"
+    path.write_text(f"routines:\n  - !!python/object/apply:os.system ['touch {marker}']\n")
+    assert run_cli("validate", str(path)).returncode == 1
+    assert not marker.exists()
+
+
+def test_valid_examples_exit_0() -> None:
+    done = run_cli("validate", "manifests/")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("Valid: ")
+
+
+def test_json_output_lists_every_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BASE_ROUTINE.replace('"0 7 * * *"', '"*/4 * * * *"')
+                    .replace("time_zone: UTC", "time_zone: Nowhere"))
+    done = run_cli("validate", str(path), "--output", "json")
+    assert done.returncode == 1
+    doc = json.loads(done.stdout)
+    assert doc["valid"] is False and doc["errors"] == 2
+    assert [(d["line"], d["field"]) for d in doc["diagnostics"]] == [
+        (6, "routines[0].triggers.t.cron_expression"), (7, "routines[0].triggers.t.time_zone")]
+
+
+def test_github_output_prints_annotations(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BASE_ROUTINE.replace("agent_name: a", "agent_nam: a"))
+    done = run_cli("validate", str(path), env={"GITHUB_ACTIONS": "true"})
+    assert done.returncode == 1
+    annotations = [line for line in done.stdout.splitlines() if line.startswith("::error ")]
+    assert annotations == [
+        f"::error file={path},line=8,col=5,title=routines[0].action::one of agent_name or "
+        "agent_endpoint_id is required",
+        f"::error file={path},line=10,col=7,title=routines[0].action.agent_nam::unknown field "
+        "'agent_nam' (did you mean 'agent_name'?); allowed here: agent_endpoint_id, agent_name, "
+        "conversation, conversation_id, input, type",
+    ]
+
+
+def test_empty_folder_is_valid_with_a_warning(tmp_path: Path) -> None:
+    done = run_cli("validate", str(tmp_path))
+    assert done.returncode == 0
+    assert "no manifest files" in done.stderr
+
+
+def test_missing_path_exits_1(tmp_path: Path) -> None:
+    done = run_cli("validate", str(tmp_path / "nope"))
+    assert done.returncode == 1
+    assert "no such file or directory" in done.stdout
+
+
+def test_undefined_variable_can_be_given_with_var(tmp_path: Path) -> None:
+    path = tmp_path / "v.yaml"
+    path.write_text(BASE_ROUTINE.replace("agent_name: a", "agent_name: ${AGENT}"))
+    assert run_cli("validate", str(path)).returncode == 1
+    assert run_cli("validate", str(path), "--var", "AGENT=x").returncode == 0
+
+
+def test_usage_error_exits_1_not_2() -> None:
+    done = run_cli("validate")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ")
