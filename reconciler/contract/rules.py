@@ -113,8 +113,13 @@ def _as_datetime(now: int) -> datetime:
     return datetime.fromtimestamp(now, tz=UTC)
 
 
-def check_timer(trigger: Mapping[str, Any], path: Path, now: int) -> list[Violation]:
-    """A timer's ``at`` must resolve to a moment in the future."""
+def check_timer(trigger: Mapping[str, Any], path: Path, now: int, *,
+                current: int | None = None) -> list[Violation]:
+    """A timer's ``at`` must resolve to a moment in the future when it is set.
+
+    Re-sending the timestamp a routine already has (``current``) is accepted even once it has
+    passed: a full-replace update of a routine whose timer already fired must not fail.
+    """
     at, zone = trigger.get("at"), trigger.get("time_zone")
     if not isinstance(at, int | str) or (zone is not None and not isinstance(zone, str)):
         return []
@@ -122,7 +127,7 @@ def check_timer(trigger: Mapping[str, Any], path: Path, now: int) -> list[Violat
         resolved = resolve_at(at, zone, now)
     except ValueError as err:
         return [Violation((*path, "at"), str(err))]
-    if resolved.epoch <= now:
+    if resolved.epoch <= now and resolved.epoch != current:
         when = format_epoch(resolved.epoch)
         return [Violation((*path, "at"), f"{when} is in the past; a timer must lie in the future")]
     return []
@@ -160,17 +165,25 @@ TRIGGER_RULES: dict[str, TriggerRule] = {
 }
 
 
-def check_triggers(triggers: Any, now: int) -> list[Violation]:
-    """All trigger rules: count, names, and the rules of each trigger's type."""
+def check_triggers(triggers: Any, now: int,
+                   current_at: Mapping[str, int] | None = None) -> list[Violation]:
+    """All trigger rules: count, names, and the rules of each trigger's type.
+
+    ``current_at`` maps trigger names to the timer timestamps the routine has now (service
+    side), so that an unchanged, already-passed timer can be sent again.
+    """
     if not isinstance(triggers, Mapping):
         return []
     found = check_trigger_count(triggers)
     for name, trigger in triggers.items():
         found += check_trigger_name(str(name))
-        if isinstance(trigger, Mapping):
-            rule = TRIGGER_RULES.get(str(trigger.get("type")))
-            if rule is not None:
-                found += rule(trigger, ("triggers", name), now)
+        if not isinstance(trigger, Mapping):
+            continue
+        path: Path = ("triggers", name)
+        if trigger.get("type") == "timer":
+            found += check_timer(trigger, path, now, current=(current_at or {}).get(str(name)))
+        elif (rule := TRIGGER_RULES.get(str(trigger.get("type")))) is not None:
+            found += rule(trigger, path, now)
     return found
 
 
@@ -232,10 +245,11 @@ def check_routine(
     *,
     now: int,
     description_limit: int = limits.DESCRIPTION_MAX,
+    current_at: Mapping[str, int] | None = None,
 ) -> list[Violation]:
     """Every service rule for one routine (name included when the mapping carries one)."""
     found = check_name(routine["name"]) if "name" in routine else []
     found += check_description(routine.get("description"), description_limit)
-    found += check_triggers(routine.get("triggers"), now)
+    found += check_triggers(routine.get("triggers"), now, current_at)
     found += check_action(routine.get("action"))
     return found

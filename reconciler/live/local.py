@@ -1,0 +1,129 @@
+"""The ``local`` backend: the embedded project (a SQLite file) behind the ``Backend`` protocol.
+
+Every call goes to ``RoutineStore`` under the fixed project ``_project``; the store's HTTP-shaped
+``ServiceError`` becomes a ``BackendError`` with the same status, code and param, so the planner
+and apply treat the local project exactly like a remote one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+from reconciler.contract import limits
+from reconciler.live.base import BackendError, ErrorKind, WireRoutine
+from reconciler.live.store import RoutineStore, ServiceError, StoreError
+
+__all__ = ["PROJECT", "LocalBackend"]
+
+PROJECT: Final = "_project"
+_KINDS: Final[dict[int, ErrorKind]] = {400: "invalid", 404: "not_found", 409: "conflict"}
+
+
+def backend_error(err: ServiceError) -> BackendError:
+    """``ServiceError`` as a ``BackendError``: ``400 invalid_value at <param>: <message>``."""
+    where = f" at {err.param}" if err.param else ""
+    kind: ErrorKind = _KINDS.get(err.status, "server" if err.status >= 500 else "other")
+    return BackendError(
+        f"{err.status} {err.code}{where}: {err.message}",
+        kind=kind,
+        status=err.status,
+        code=err.code,
+        param=err.param,
+    )
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Raise store failures as ``BackendError`` (StoreError is a configuration problem)."""
+    try:
+        yield
+    except ServiceError as err:
+        raise backend_error(err) from None
+    except StoreError as err:
+        raise BackendError(str(err), kind="config") from None
+
+
+class LocalBackend:
+    """``Backend`` over a local SQLite project file."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        with _translated():
+            self._store = RoutineStore(path)
+
+    @property
+    def target(self) -> str:
+        """``local:PATH``."""
+        return f"local:{self._path}"
+
+    @property
+    def store(self) -> RoutineStore:
+        """The underlying store (tests and the emulator reuse it)."""
+        return self._store
+
+    def list_routines(self) -> list[WireRoutine]:
+        """Every routine, oldest first, read a full page (100) at a time."""
+        found: list[WireRoutine] = []
+        cursor: str | None = None
+        with _translated():
+            while True:
+                page, cursor = self._store.list(PROJECT, limit=limits.LIST_PAGE_MAX, after=cursor)
+                found.extend(page)
+                if cursor is None:
+                    return found
+
+    def get(self, name: str) -> WireRoutine | None:
+        """One routine, or None when it does not exist."""
+        try:
+            with _translated():
+                return self._store.get(PROJECT, name)
+        except BackendError as err:
+            if err.kind == "not_found":
+                return None
+            raise
+
+    def create_or_update(self, name: str, body: dict[str, Any]) -> WireRoutine:
+        """Full-replace PUT (``authorization`` counts on create only)."""
+        with _translated():
+            return self._store.put(PROJECT, name, body)
+
+    def delete(self, name: str) -> None:
+        """Delete a routine; its runs are kept."""
+        with _translated():
+            self._store.delete(PROJECT, name)
+
+    def enable(self, name: str) -> WireRoutine:
+        """Enable a routine."""
+        with _translated():
+            return self._store.set_enabled(PROJECT, name, True)
+
+    def disable(self, name: str) -> WireRoutine:
+        """Disable a routine."""
+        with _translated():
+            return self._store.set_enabled(PROJECT, name, False)
+
+    def list_runs(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Run records, newest first: all of them, or at most ``limit``."""
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        with _translated():
+            while limit is None or len(found) < limit:
+                wanted = limits.LIST_PAGE_MAX if limit is None else limit - len(found)
+                page, cursor = self._store.list_runs(
+                    PROJECT, name, limit=min(wanted, limits.LIST_PAGE_MAX), after=cursor
+                )
+                found.extend(page)
+                if cursor is None:
+                    break
+        return found
+
+    def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Queue one manual run; returns ``{dispatch_id, action_correlation_id, task_id}``."""
+        with _translated():
+            return self._store.dispatch(PROJECT, name, payload)
+
+    def close(self) -> None:
+        """Close the SQLite connections."""
+        self._store.close()
