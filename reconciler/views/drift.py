@@ -11,7 +11,7 @@ from rich.text import Text
 from reconciler.plan.model import FORMAT_VERSION, Action, Change, Plan
 from reconciler.plan.serialize import change_to_json
 from reconciler.views.plan_markdown import MARKER, change_block
-from reconciler.views.values import show
+from reconciler.views.values import diff_values
 
 GROUPS = (
     ("changed", "Changed outside git"),
@@ -115,8 +115,7 @@ def _diff_lines(kind: str, item: Any) -> list[str]:
     if not isinstance(item, Change):
         return []
     diffs = item.ignored if kind == "ignored" else item.diff
-    return [f"{d.dotted}: git {show(d.after, d.after_present)}, project "
-            f"{show(d.before, d.before_present)}" for d in diffs]
+    return ["{}: project {}, git {}".format(d.dotted, *diff_values(d)) for d in diffs]
 
 
 def render_markdown(reports: list[tuple[str, DriftReport]]) -> str:

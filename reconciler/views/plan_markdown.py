@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import html
 
+from reconciler.plan.diff import FieldDiff
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.views.plan_text import SYMBOLS, closing_line
-from reconciler.views.values import leaves, show
+from reconciler.views.values import diff_values, leaves, show_field
 
 COMMENT_LIMIT = 65_536
 MARKER = "<!-- reconciler-plan -->"
@@ -46,18 +47,21 @@ def change_block(change: Change) -> str:
     title = f"{symbol} <b>{html.escape(change.action.value)}</b> {_code(change.name)}"
     rows = ["| field | before | after |", "|---|---|---|"]
     if change.action is Action.CREATE:
-        rows += [f"| {_code(p)} | | {_code(show(v))} |" for p, v in leaves(change.after or {})]
+        rows += [f"| {_code(p)} | | {_code(show_field(p, v))} |"
+                 for p, v in leaves(change.after or {})]
     else:
-        rows += [f"| {_code(d.dotted)} | {_code(show(d.before, d.before_present))} | "
-                 f"{_code(show(d.after, d.after_present))} |" for d in change.diff]
-    if change.ignored:
-        rows += [f"| {_code(d.dotted)} (ignored) | {_code(show(d.before, d.before_present))} | "
-                 f"{_code(show(d.after, d.after_present))} |" for d in change.ignored]
+        rows += [_diff_row(d.dotted, d) for d in change.diff]
+    rows += [_diff_row(f"{d.dotted} (ignored)", d) for d in change.ignored]
     source = change.source
     where = f"Declared in {_code(f'{source.file}:{source.line}')}\n\n" if source else ""
     body = "\n".join(rows) if len(rows) > 2 else "_no field changes_"
     return (f"<details><summary>{title}: {_cell(change.reason)}</summary>\n\n"
             f"{where}{body}\n\n</details>")
+
+
+def _diff_row(label: str, diff: FieldDiff) -> str:
+    before, after = diff_values(diff)
+    return f"| {_code(label)} | {_code(before)} | {_code(after)} |"
 
 
 def _environment(env: str, plan: Plan) -> list[str]:

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler.plan.model import Action, Change, Plan
-from reconciler.views.values import leaves, show
+from reconciler.views.values import diff_values, leaves, show_field
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -29,6 +29,7 @@ def header(console: Console, target: str, stack: str, origin: str) -> None:
     line.append("  stack: ", style="bold")
     line.append(stack)
     console.print(line)
+    console.print()
 
 
 def closing_line(plan: Plan) -> str:
@@ -53,12 +54,12 @@ def _change_line(change: Change) -> Text:
 
 def _details(change: Change) -> list[Text]:
     if change.action is Action.CREATE:
-        return [Text(f"      + {path}: {show(value)}", style="green")
+        return [Text(f"      + {path}: {show_field(path, value)}", style="green")
                 for path, value in leaves(change.after or {})]
-    lines = [Text(f"      ~ {d.dotted}: {show(d.before, d.before_present)} => "
-                  f"{show(d.after, d.after_present)}", style="yellow") for d in change.diff]
-    lines += [Text(f"      (ignored) {d.dotted}: {show(d.before, d.before_present)} => "
-                   f"{show(d.after, d.after_present)}", style="dim") for d in change.ignored]
+    lines = [Text("      ~ {}: {} => {}".format(d.dotted, *diff_values(d)), style="yellow")
+             for d in change.diff]
+    lines += [Text("      (ignored) {}: {} => {}".format(d.dotted, *diff_values(d)), style="dim")
+              for d in change.ignored]
     return lines
 
 

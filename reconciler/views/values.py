@@ -6,6 +6,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from reconciler.contract.timer import format_epoch
+from reconciler.plan.diff import FieldDiff
+
 MAX_VALUE = 160
 
 
@@ -15,6 +18,20 @@ def show(value: Any, present: bool = True) -> str:
         return "(absent)"
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def show_field(path: str, value: Any, present: bool = True) -> str:
+    """Like ``show``; a timer's unix ``at`` also gets its UTC date-time, for people."""
+    text = show(value, present)
+    if present and path.endswith(".at") and isinstance(value, int) and not isinstance(value, bool):
+        text += f" ({format_epoch(value)})"
+    return text
+
+
+def diff_values(diff: FieldDiff) -> tuple[str, str]:
+    """The shown (before, after) of one field difference."""
+    return (show_field(diff.dotted, diff.before, diff.before_present),
+            show_field(diff.dotted, diff.after, diff.after_present))
 
 
 def leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
