@@ -60,8 +60,11 @@ def _run(backend: Backend, change: Change) -> str:
         try:
             backend.create_or_update(change.name, body)
         except BackendError as err:
-            raise BackendError(f"deleted, but re-creating failed: {err.message} (the next apply "
-                               "creates it)", kind=err.kind, status=err.status) from err
+            raise BackendError(
+                f"deleted, but re-creating failed: {err.message} (the next apply creates it)",
+                kind=err.kind,
+                status=err.status,
+            ) from err
     elif change.action is Action.ENABLE:
         backend.enable(change.name)
     elif change.action is Action.DISABLE:
@@ -82,8 +85,13 @@ def _delete(backend: Backend, name: str) -> str:
 
 
 class _Runner:
-    def __init__(self, backend: Backend, concurrency: int, breaker: int,
-                 on_result: Callable[[ChangeResult], None] | None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        concurrency: int,
+        breaker: int,
+        on_result: Callable[[ChangeResult], None] | None,
+    ) -> None:
         self.backend, self.concurrency, self.breaker = backend, max(1, concurrency), breaker
         self.on_result = on_result
         self.result = ApplyResult()
@@ -109,8 +117,9 @@ class _Runner:
         try:
             note = _run(self.backend, change)
         except BackendError as err:
-            return ChangeResult(change.name, change.action, "failed", err.message,
-                                time.monotonic() - start)
+            return ChangeResult(
+                change.name, change.action, "failed", err.message, time.monotonic() - start
+            )
         return ChangeResult(change.name, change.action, "ok", note, time.monotonic() - start)
 
     def phase(self, changes: list[Change]) -> None:
@@ -128,9 +137,14 @@ class _Runner:
                     running.pop(future)
                     self.record(future.result())
         for change in pending:
-            self.record(ChangeResult(change.name, change.action, "skipped",
-                                     f"not started: {self.breaker} consecutive failures "
-                                     "opened the circuit breaker"))
+            self.record(
+                ChangeResult(
+                    change.name,
+                    change.action,
+                    "skipped",
+                    f"not started: {self.breaker} consecutive failures opened the circuit breaker",
+                )
+            )
 
     def skip(self, changes: list[Change], why: str) -> None:
         for change in changes:
@@ -151,8 +165,9 @@ def apply_plan(
     deletes = [c for c in plan.pending if c.action is Action.DELETE]
     runner.phase(writes)
     if runner.result.count("failed") or runner.result.count("skipped"):
-        runner.skip(deletes, "not started: deletes run only after every create and update "
-                    "succeeded")
+        runner.skip(
+            deletes, "not started: deletes run only after every create and update succeeded"
+        )
     else:
         runner.phase(deletes)
     return runner.result

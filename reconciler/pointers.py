@@ -34,8 +34,9 @@ def matches(pattern: tuple[str, ...], path: Path) -> bool:
 def covers(pattern: tuple[str, ...], path: Path) -> bool:
     """True when ``pattern`` names ``path``, something inside it, or something around it."""
     shortest = min(len(pattern), len(path))
-    return all(p in (WILDCARD, str(s)) for p, s in zip(pattern[:shortest], path[:shortest],
-                                                       strict=True))
+    return all(
+        p in (WILDCARD, str(s)) for p, s in zip(pattern[:shortest], path[:shortest], strict=True)
+    )
 
 
 def resolve(data: Any, pattern: tuple[str, ...]) -> Iterator[tuple[Path, Any]]:

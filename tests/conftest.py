@@ -27,15 +27,26 @@ routines:
 """
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m reconciler`` for real and capture its output."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "AZURE_"))}
     full_env["NO_COLOR"] = "1"
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args], cwd=cwd or REPO, env=full_env,
-        capture_output=True, text=True, input=stdin, timeout=timeout, check=False,
+        [sys.executable, "-m", "reconciler", *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=timeout,
+        check=False,
     )
 
 

@@ -52,14 +52,19 @@ def test_valid_examples_exit_0() -> None:
 
 def test_json_output_lists_every_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(BASE_ROUTINE.replace('"0 7 * * *"', '"*/4 * * * *"')
-                    .replace("time_zone: UTC", "time_zone: Nowhere"))
+    path.write_text(
+        BASE_ROUTINE.replace('"0 7 * * *"', '"*/4 * * * *"').replace(
+            "time_zone: UTC", "time_zone: Nowhere"
+        )
+    )
     done = run_cli("validate", str(path), "--output", "json")
     assert done.returncode == 1
     doc = json.loads(done.stdout)
     assert doc["valid"] is False and doc["errors"] == 2
     assert [(d["line"], d["field"]) for d in doc["diagnostics"]] == [
-        (6, "routines[0].triggers.t.cron_expression"), (7, "routines[0].triggers.t.time_zone")]
+        (6, "routines[0].triggers.t.cron_expression"),
+        (7, "routines[0].triggers.t.time_zone"),
+    ]
 
 
 def test_github_output_prints_annotations(tmp_path: Path) -> None:

@@ -21,13 +21,15 @@ from tests.conftest import REPO, run_cli
 def project(tmp_path: Path) -> dict[str, str]:
     """A copy of the example manifests and an endpoint for a fresh local project."""
     shutil.copytree(REPO / "manifests", tmp_path / "manifests")
-    return {"cwd": str(tmp_path), "endpoint": f"local:{tmp_path / 'project.db'}",
-            "db": str(tmp_path / "project.db")}
+    return {
+        "cwd": str(tmp_path),
+        "endpoint": f"local:{tmp_path / 'project.db'}",
+        "db": str(tmp_path / "project.db"),
+    }
 
 
 def cli(project: dict[str, str], *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
-    return run_cli(*args, "--endpoint", project["endpoint"], cwd=Path(project["cwd"]),
-                   stdin=stdin)
+    return run_cli(*args, "--endpoint", project["endpoint"], cwd=Path(project["cwd"]), stdin=stdin)
 
 
 def applied(project: dict[str, str]) -> None:
@@ -63,8 +65,13 @@ def test_changing_one_cron_is_exactly_one_update_naming_cron_expression(project)
     doc = plan_json(project)
     assert pending(doc) == [("daily-ops-summary", ["update"])]
     [change] = [c for c in doc["changes"] if c["action"] == ["update"]]
-    assert change["diff"] == [{"path": "triggers.weekday-morning.cron_expression",
-                               "before": "0 7 * * 1-5", "after": "15 7 * * 1-5"}]
+    assert change["diff"] == [
+        {
+            "path": "triggers.weekday-morning.cron_expression",
+            "before": "0 7 * * 1-5",
+            "after": "15 7 * * 1-5",
+        }
+    ]
     text = cli(project, "plan", "manifests").stdout
     assert '~ triggers.weekday-morning.cron_expression: "0 7 * * 1-5" => "15 7 * * 1-5"' in text
     assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete." in text
@@ -84,11 +91,15 @@ def test_removed_manifest_is_deleted_only_with_prune(project: dict[str, str]) ->
     (Path(project["cwd"]) / "manifests/integrations/events.yaml").unlink()
     without = plan_json(project)
     assert pending(without) == []
-    assert {b["name"] for b in without["blocked_deletes"]} == {"triage-new-issues",
-                                                               "on-deployment-finished"}
+    assert {b["name"] for b in without["blocked_deletes"]} == {
+        "triage-new-issues",
+        "on-deployment-finished",
+    }
     with_prune = plan_json(project, "--prune")
-    assert sorted(pending(with_prune)) == [("on-deployment-finished", ["delete"]),
-                                           ("triage-new-issues", ["delete"])]
+    assert sorted(pending(with_prune)) == [
+        ("on-deployment-finished", ["delete"]),
+        ("triage-new-issues", ["delete"]),
+    ]
     done = cli(project, "apply", "manifests", "--prune", "--auto-approve")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 deleted" in done.stdout
@@ -98,9 +109,10 @@ def test_removed_manifest_is_deleted_only_with_prune(project: dict[str, str]) ->
 def test_routine_created_outside_is_unmanaged_survives_prune_and_can_be_adopted(project) -> None:  # type: ignore[no-untyped-def]
     applied(project)
     backend = LocalBackend(project["db"])
-    hand_made = {"triggers": {"t": {"type": "schedule", "cron_expression": "0 9 * * *",
-                                    "time_zone": "UTC"}},
-                 "action": {"type": "invoke_agent_responses_api", "agent_name": "x"}}
+    hand_made = {
+        "triggers": {"t": {"type": "schedule", "cron_expression": "0 9 * * *", "time_zone": "UTC"}},
+        "action": {"type": "invoke_agent_responses_api", "agent_name": "x"},
+    }
     backend.create_or_update("hand-made", hand_made)
     done = cli(project, "apply", "manifests", "--prune", "--auto-approve")
     assert done.returncode == 0
@@ -109,13 +121,14 @@ def test_routine_created_outside_is_unmanaged_survives_prune_and_can_be_adopted(
     assert backend.get("hand-made") is not None
 
     manifest = Path(project["cwd"]) / "manifests/hand-made.yaml"
-    manifest.write_text("routines:\n  - name: hand-made\n    triggers:\n      t: {type: schedule, "
-                        "cron_expression: \"0 9 * * *\", time_zone: UTC}\n    action: {type: "
-                        "invoke_agent_responses_api, agent_name: x}\n")
+    manifest.write_text(
+        "routines:\n  - name: hand-made\n    triggers:\n      t: {type: schedule, "
+        'cron_expression: "0 9 * * *", time_zone: UTC}\n    action: {type: '
+        "invoke_agent_responses_api, agent_name: x}\n"
+    )
     refused = cli(project, "apply", "manifests", "--auto-approve")
     assert refused.returncode == 1
-    assert "already exists in the project and was created outside the reconciler" in \
-        refused.stderr
+    assert "already exists in the project and was created outside the reconciler" in refused.stderr
     assert "--adopt" in refused.stderr
     adopted = cli(project, "apply", "manifests", "--adopt", "--auto-approve")
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr
@@ -141,7 +154,8 @@ def test_protect_blocks_the_delete(project: dict[str, str]) -> None:
     doc = plan_json(project, "--prune")
     assert pending(doc) == []
     assert [(b["name"], "protected" in b["reason"]) for b in doc["blocked_deletes"]] == [
-        ("weekly-compliance-report", True)]
+        ("weekly-compliance-report", True)
+    ]
 
 
 def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(project) -> None:  # type: ignore[no-untyped-def]
@@ -149,10 +163,15 @@ def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(project) -> None:
     done = cli(project, "plan", "manifests", "--out", str(saved))
     assert done.returncode == 0
     assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
-    LocalBackend(project["db"]).create_or_update("daily-ops-summary", {
-        "triggers": {"t": {"type": "schedule", "cron_expression": "0 9 * * *",
-                           "time_zone": "UTC"}},
-        "action": {"type": "invoke_agent_responses_api", "agent_name": "x"}})
+    LocalBackend(project["db"]).create_or_update(
+        "daily-ops-summary",
+        {
+            "triggers": {
+                "t": {"type": "schedule", "cron_expression": "0 9 * * *", "time_zone": "UTC"}
+            },
+            "action": {"type": "invoke_agent_responses_api", "agent_name": "x"},
+        },
+    )
     stale = cli(project, "apply", str(saved))
     assert stale.returncode == 1
     assert "stale" in stale.stderr and "daily-ops-summary" in stale.stderr
@@ -182,8 +201,13 @@ def test_saved_plan_for_another_stack_or_endpoint_is_refused(project: dict[str, 
     assert cli(project, "plan", "manifests", "--out", str(saved)).returncode == 0
     other_stack = cli(project, "apply", str(saved), "--stack", "other")
     assert other_stack.returncode == 1 and "for stack 'default'" in other_stack.stderr
-    other_db = run_cli("apply", str(saved), "--endpoint", f"local:{project['cwd']}/other.db",
-                       cwd=Path(project["cwd"]))
+    other_db = run_cli(
+        "apply",
+        str(saved),
+        "--endpoint",
+        f"local:{project['cwd']}/other.db",
+        cwd=Path(project["cwd"]),
+    )
     assert other_db.returncode == 1 and "is for endpoint" in other_db.stderr
 
 
@@ -221,14 +245,20 @@ def test_manifest_owned_by_another_stack_is_refused(project: dict[str, str]) -> 
 
 
 def test_unknown_endpoint_scheme(project: dict[str, str]) -> None:
-    done = run_cli("plan", "manifests", "--endpoint", "ftp://x/api/projects/p",
-                   cwd=Path(project["cwd"]))
+    done = run_cli(
+        "plan", "manifests", "--endpoint", "ftp://x/api/projects/p", cwd=Path(project["cwd"])
+    )
     assert done.returncode == 1 and "unknown endpoint" in done.stderr
 
 
 def test_plain_http_to_a_remote_host_is_refused(project: dict[str, str]) -> None:
-    done = run_cli("plan", "manifests", "--endpoint", "http://example.com/api/projects/p",
-                   cwd=Path(project["cwd"]))
+    done = run_cli(
+        "plan",
+        "manifests",
+        "--endpoint",
+        "http://example.com/api/projects/p",
+        cwd=Path(project["cwd"]),
+    )
     assert done.returncode == 1 and "refusing plain http://" in done.stderr
 
 

@@ -17,7 +17,8 @@ def timer_routine(at: str, zone: str | None = None) -> str:
     extra = f"\n        time_zone: {zone}" if zone else ""
     return BASE_ROUTINE.replace(
         '        type: schedule\n        cron_expression: "0 7 * * *"\n        time_zone: UTC',
-        f"        type: timer\n        at: {at}{extra}")
+        f"        type: timer\n        at: {at}{extra}",
+    )
 
 
 def load_one(path: Path, variables: dict[str, str] | None = None, now: int = NOW):  # type: ignore[no-untyped-def]
@@ -34,8 +35,12 @@ def test_the_example_manifests_are_valid() -> None:
     assert actions == {"invoke_agent_responses_api", "invoke_agent_invocations_api"}
     forms = {t.form for r in result.routines for t in r.timers.values()}
     assert {"duration", "local", "iso"} <= forms
-    zones = {t.time_zone for r in result.routines for t in r.spec.triggers.values()
-             if t.type == "schedule"}
+    zones = {
+        t.time_zone
+        for r in result.routines
+        for t in r.spec.triggers.values()
+        if t.type == "schedule"
+    }
     assert any(" Standard Time" in z for z in zones)
 
 
@@ -43,8 +48,10 @@ def test_timer_forms_resolve_and_keep_what_the_user_wrote(write) -> None:
     cases = {
         "1900000000": (1_900_000_000, "epoch"),
         '"2030-09-02T09:00:00Z"': (int(datetime(2030, 9, 2, 9, tzinfo=UTC).timestamp()), "iso"),
-        '"2030-09-02T11:00:00+02:00"': (int(datetime(2030, 9, 2, 9, tzinfo=UTC).timestamp()),
-                                        "iso"),
+        '"2030-09-02T11:00:00+02:00"': (
+            int(datetime(2030, 9, 2, 9, tzinfo=UTC).timestamp()),
+            "iso",
+        ),
         "2h": (NOW + 7200, "duration"),
         "1h30m": (NOW + 5400, "duration"),
         "1d": (NOW + 86400, "duration"),
@@ -58,11 +65,13 @@ def test_timer_forms_resolve_and_keep_what_the_user_wrote(write) -> None:
 
 
 def test_local_time_with_windows_zone_resolves_to_utc(write) -> None:
-    result = load_one(write("t.yaml", timer_routine('"2030-06-01T09:00:00"',
-                                                    "W. Europe Standard Time")))
+    result = load_one(
+        write("t.yaml", timer_routine('"2030-06-01T09:00:00"', "W. Europe Standard Time"))
+    )
     assert result.ok
     assert result.routines[0].timers["t"].epoch == int(
-        datetime(2030, 6, 1, 7, tzinfo=UTC).timestamp())
+        datetime(2030, 6, 1, 7, tzinfo=UTC).timestamp()
+    )
 
 
 def test_local_time_that_does_not_exist_is_an_error(write) -> None:
@@ -78,8 +87,10 @@ def test_unquoted_yaml_timestamp_is_kept_as_text(write) -> None:
 
 
 def test_variables_interpolate_with_fallback_and_escape(write) -> None:
-    text = BASE_ROUTINE.replace("agent_name: a", "agent_name: ${AGENT}\n"
-                                "      input: \"cost is $${PRICE} for ${WHO:-everyone}\"")
+    text = BASE_ROUTINE.replace(
+        "agent_name: a",
+        'agent_name: ${AGENT}\n      input: "cost is $${PRICE} for ${WHO:-everyone}"',
+    )
     result = load_one(write("v.yaml", text), {"AGENT": "ops-agent"})
     assert result.ok, [d.render() for d in result.diagnostics]
     action = result.routines[0].spec.action

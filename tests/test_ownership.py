@@ -21,20 +21,28 @@ def test_empty_human_text() -> None:
 
 
 def test_the_largest_record_fits_the_reserved_room() -> None:
-    record = Ownership(stack="s" * 32, name="n" * limits.NAME_MAX, protect=True, auth="creator",
-                       at="1w2d3h4m5s1234567"[:16])
+    record = Ownership(
+        stack="s" * 32,
+        name="n" * limits.NAME_MAX,
+        protect=True,
+        auth="creator",
+        at="1w2d3h4m5s1234567"[:16],
+    )
     full = join("d" * limits.MANIFEST_DESCRIPTION_MAX, record)
     assert len(full) <= limits.DESCRIPTION_MAX
 
 
-@pytest.mark.parametrize("text", [
-    "plain description",
-    "mentions [managed-by=reconciler] in passing, then more text",
-    "[managed-by=reconciler v=2 stack=s name=n]",
-    "[managed-by=reconciler v=1 name=n]",
-    "[managed-by=reconciler v=1 stack=s name=n evil stuff]",
-    "text\n[managed-by=reconciler v=1 stack=s name=n]",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain description",
+        "mentions [managed-by=reconciler] in passing, then more text",
+        "[managed-by=reconciler v=2 stack=s name=n]",
+        "[managed-by=reconciler v=1 name=n]",
+        "[managed-by=reconciler v=1 stack=s name=n evil stuff]",
+        "text\n[managed-by=reconciler v=1 stack=s name=n]",
+    ],
+)
 def test_text_that_is_not_a_valid_record_is_not_ownership(text: str) -> None:
     assert split(text) == (text, None)
 
@@ -43,8 +51,16 @@ def test_none_description() -> None:
     assert split(None) == ("", None)
 
 
-@pytest.mark.parametrize(("stack", "ok"), [("prod", True), ("team-a.eu_1", True),
-                                           ("", False), ("-x", False), ("a b", False),
-                                           ("s" * 33, False)])
+@pytest.mark.parametrize(
+    ("stack", "ok"),
+    [
+        ("prod", True),
+        ("team-a.eu_1", True),
+        ("", False),
+        ("-x", False),
+        ("a b", False),
+        ("s" * 33, False),
+    ],
+)
 def test_stack_names(stack: str, ok: bool) -> None:
     assert (check_stack_name(stack) is None) is ok

@@ -19,21 +19,39 @@ ACTION = {"type": "invoke_agent_responses_api", "agent_name": "agent"}
 
 
 def desired(name: str = "r1", **changes: Any) -> Desired:
-    fields: dict[str, Any] = {"name": name, "triggers": copy.deepcopy(SCHEDULE),
-                              "action": dict(ACTION), "description": "hello"}
+    fields: dict[str, Any] = {
+        "name": name,
+        "triggers": copy.deepcopy(SCHEDULE),
+        "action": dict(ACTION),
+        "description": "hello",
+    }
     fields.update(changes)
     return Desired(**fields)
 
 
 def live_of(d: Desired, stack: str | None = STACK, **overrides: Any) -> dict[str, Any]:
     """What the service returns after the reconciler created ``d`` for ``stack``."""
-    record = None if stack is None else ownership.Ownership(
-        stack=stack, name=d.name, protect=d.protect, auth=d.authorization or "agent",
-        at=next(iter(d.durations.values()), None))
+    record = (
+        None
+        if stack is None
+        else ownership.Ownership(
+            stack=stack,
+            name=d.name,
+            protect=d.protect,
+            auth=d.authorization or "agent",
+            at=next(iter(d.durations.values()), None),
+        )
+    )
     description = ownership.join(d.description, record) if record else d.description
-    routine = {"name": d.name, "description": description, "enabled": d.enabled,
-               "triggers": copy.deepcopy(d.triggers), "action": dict(d.action),
-               "created_at": 1, "updated_at": 2}
+    routine = {
+        "name": d.name,
+        "description": description,
+        "enabled": d.enabled,
+        "triggers": copy.deepcopy(d.triggers),
+        "action": dict(d.action),
+        "created_at": 1,
+        "updated_at": 2,
+    }
     routine.update(overrides)
     return routine
 
@@ -76,7 +94,8 @@ def test_changed_cron_is_one_update_naming_the_field() -> None:
     change = only(plan([d], [live]))
     assert change.action is Action.UPDATE
     assert [(x.dotted, x.before, x.after) for x in change.diff] == [
-        ("triggers.t.cron_expression", "0 8 * * *", "0 7 * * *")]
+        ("triggers.t.cron_expression", "0 8 * * *", "0 7 * * *")
+    ]
     assert "triggers.t.cron_expression" in change.reason
 
 
@@ -89,8 +108,18 @@ def test_only_enabled_differs_uses_enable_or_disable() -> None:
 
 def test_enabled_plus_another_field_is_an_update() -> None:
     d = desired()
-    change = only(plan([d], [live_of(d, enabled=False, description=ownership.join(
-        "other", ownership.Ownership(STACK, "r1")))]))
+    change = only(
+        plan(
+            [d],
+            [
+                live_of(
+                    d,
+                    enabled=False,
+                    description=ownership.join("other", ownership.Ownership(STACK, "r1")),
+                )
+            ],
+        )
+    )
     assert change.action is Action.UPDATE
     assert {x.dotted for x in change.diff} == {"description", "enabled"}
 
@@ -110,8 +139,10 @@ def test_unmanaged_declared_routine_needs_adopt() -> None:
     d = desired()
     result = plan([d], [live_of(d, stack=None)])
     assert not result.ok
-    assert "already exists in the project and was created outside the reconciler" in \
-        result.diagnostics[0].message
+    assert (
+        "already exists in the project and was created outside the reconciler"
+        in result.diagnostics[0].message
+    )
     change = only(plan([d], [live_of(d, stack=None)], adopt=True))
     assert change.action is Action.UPDATE and change.reason.startswith("adopt")
     assert "stack=team-a" in change.body["description"]
@@ -150,8 +181,10 @@ def test_removed_routine_is_deleted_only_with_prune() -> None:
     assert [c.action for c in without.changes] == [Action.NOOP]
     assert [(b.name, "--prune" in b.reason) for b in without.blocked] == [("gone", True)]
     with_prune = plan([keep], live, prune=True)
-    assert [(c.name, c.action) for c in with_prune.changes] == [("gone", Action.DELETE),
-                                                                 ("keep", Action.NOOP)]
+    assert [(c.name, c.action) for c in with_prune.changes] == [
+        ("gone", Action.DELETE),
+        ("keep", Action.NOOP),
+    ]
     assert with_prune.blocked == []
 
 
@@ -175,7 +208,8 @@ def test_protect_flag_change_is_an_update_of_the_record_only() -> None:
     change = only(plan([d], [live_of(desired())]))
     assert change.action is Action.UPDATE
     assert [(x.dotted, x.before, x.after) for x in change.diff] == [
-        ("reconcile.protect", False, True)]
+        ("reconcile.protect", False, True)
+    ]
     assert "protect=1" in change.body["description"]
 
 
@@ -191,8 +225,7 @@ def test_too_many_deletes_block_every_delete_unless_raised() -> None:
     assert sum(c.action is Action.DELETE for c in allowed.changes) == 4
 
 
-@pytest.mark.parametrize(("owned", "limit"), [(1, 1), (3, 1), (4, 1), (5, 2), (40, 10),
-                                              (100, 10)])
+@pytest.mark.parametrize(("owned", "limit"), [(1, 1), (3, 1), (4, 1), (5, 2), (40, 10), (100, 10)])
 def test_default_max_deletes_is_the_smaller_of_10_and_a_quarter(owned: int, limit: int) -> None:
     assert default_max_deletes(owned) == limit
 
@@ -203,12 +236,14 @@ def test_duration_timer_is_not_re_timed_on_later_plans() -> None:
     first_live = live_of(d)
     later = desired(triggers={"t": {"type": "timer", "at": 2_000_003_600}}, durations={"t": "30m"})
     assert only(plan([later], [first_live])).action is Action.NOOP
-    changed_text = desired(triggers={"t": {"type": "timer", "at": 2_000_003_600}},
-                           durations={"t": "2h"})
+    changed_text = desired(
+        triggers={"t": {"type": "timer", "at": 2_000_003_600}}, durations={"t": "2h"}
+    )
     change = only(plan([changed_text], [first_live]))
     assert change.action is Action.UPDATE
     assert ("triggers.t.at", 2_000_000_000, 2_000_003_600) in [
-        (x.dotted, x.before, x.after) for x in change.diff]
+        (x.dotted, x.before, x.after) for x in change.diff
+    ]
 
 
 def test_ignored_fields_are_reported_not_drift_and_kept_on_update() -> None:

@@ -15,11 +15,22 @@ def messages(found: list[rules.Violation]) -> list[tuple[tuple[Any, ...], str]]:
     return [(v.path, v.message) for v in found]
 
 
-@pytest.mark.parametrize(("name", "ok"), [("daily-ops", True), ("a", True), ("A.b_c-9", True),
-                                          ("", False), ("-lead", False), ("trail-", False),
-                                          ("has space", False), ("colon:x", False),
-                                          ("slash/x", False), ("x" * 128, True),
-                                          ("x" * 129, False)])
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("daily-ops", True),
+        ("a", True),
+        ("A.b_c-9", True),
+        ("", False),
+        ("-lead", False),
+        ("trail-", False),
+        ("has space", False),
+        ("colon:x", False),
+        ("slash/x", False),
+        ("x" * 128, True),
+        ("x" * 129, False),
+    ],
+)
 def test_check_name(name: str, ok: bool) -> None:
     assert (rules.check_name(name) == []) is ok
 
@@ -37,15 +48,20 @@ def test_check_trigger_count() -> None:
 
 
 def test_check_schedule_reports_cron_and_zone_separately() -> None:
-    found = rules.check_schedule({"cron_expression": "*/4 * * * *", "time_zone": "Nowhere"},
-                                 ("triggers", "t"), NOW)
+    found = rules.check_schedule(
+        {"cron_expression": "*/4 * * * *", "time_zone": "Nowhere"}, ("triggers", "t"), NOW
+    )
     paths = [v.path for v in found]
     assert paths == [("triggers", "t", "time_zone"), ("triggers", "t", "cron_expression")]
 
 
 def test_check_schedule_accepts_windows_zones() -> None:
-    assert rules.check_schedule({"cron_expression": "0 7 * * 1-5",
-                                 "time_zone": "W. Europe Standard Time"}, (), NOW) == []
+    assert (
+        rules.check_schedule(
+            {"cron_expression": "0 7 * * 1-5", "time_zone": "W. Europe Standard Time"}, (), NOW
+        )
+        == []
+    )
 
 
 def test_check_timer_future_and_past() -> None:
@@ -58,9 +74,11 @@ def test_check_github_issue_lengths_and_emptiness() -> None:
     ok = {"connection_id": "c", "owner": "o", "repository": "r"}
     assert rules.check_github_issue(ok, (), NOW) == []
     assert messages(rules.check_github_issue({**ok, "owner": ""}, (), NOW)) == [
-        (("owner",), "must not be empty")]
+        (("owner",), "must not be empty")
+    ]
     assert rules.check_github_issue({**ok, "repository": "r" * 129}, (), NOW)[0].path == (
-        "repository",)
+        "repository",
+    )
 
 
 def test_check_custom_lengths() -> None:
@@ -72,8 +90,10 @@ def test_check_agent_reference_exactly_one() -> None:
     assert rules.check_agent_reference({"agent_name": "a"}) == []
     assert rules.check_agent_reference({"agent_endpoint_id": "e"}) == []
     assert "required" in rules.check_agent_reference({})[0].message
-    assert "mutually exclusive" in rules.check_agent_reference(
-        {"agent_name": "a", "agent_endpoint_id": "e"})[0].message
+    assert (
+        "mutually exclusive"
+        in rules.check_agent_reference({"agent_name": "a", "agent_endpoint_id": "e"})[0].message
+    )
     assert "the limit is 256" in rules.check_agent_reference({"agent_name": "a" * 257})[0].message
 
 
@@ -87,7 +107,9 @@ def test_check_action_fields_placement() -> None:
 
 def test_check_action_lengths() -> None:
     assert rules.check_action_lengths({"conversation": "c" * 257})[0].path == (
-        "action", "conversation")
+        "action",
+        "conversation",
+    )
     assert rules.check_action_lengths({"session_id": "s" * 257})[0].path == ("action", "session_id")
 
 

@@ -18,7 +18,8 @@ def test_checked_in_schema_matches_the_models() -> None:
     checked_in = (REPO / SCHEMA_FILE).read_text(encoding="utf-8")
     assert checked_in == render(manifest_schema()), (
         "schemas/manifest.schema.json is stale: run 'reconciler schema > "
-        "schemas/manifest.schema.json'")
+        "schemas/manifest.schema.json'"
+    )
 
 
 def test_schema_is_draft_2020_12_with_an_id_and_forbids_unknown_fields() -> None:
@@ -43,14 +44,26 @@ def test_every_example_manifest_is_valid_under_the_checked_in_schema() -> None:
 
 def test_the_schema_rejects_an_unknown_field() -> None:
     validator = Draft202012Validator(manifest_schema())
-    doc = {"routines": [{"name": "x", "triggers": {}, "action": {
-        "type": "invoke_agent_responses_api", "agent_name": "a"}, "colour": "blue"}]}
+    doc = {
+        "routines": [
+            {
+                "name": "x",
+                "triggers": {},
+                "action": {"type": "invoke_agent_responses_api", "agent_name": "a"},
+                "colour": "blue",
+            }
+        ]
+    }
     assert any("colour" in e.message for e in validator.iter_errors(doc))
 
 
 def test_check_jsonschema_accepts_the_examples() -> None:
     tool = str(Path(sys.executable).parent / "check-jsonschema")
     files = [str(p) for p in sorted((REPO / "manifests").rglob("*.yaml"))]
-    done = subprocess.run([tool, "--schemafile", str(REPO / SCHEMA_FILE), *files],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [tool, "--schemafile", str(REPO / SCHEMA_FILE), *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

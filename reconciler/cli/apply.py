@@ -26,17 +26,44 @@ from reconciler.views.output import Output
 @target_options
 @prune_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=DEFAULT_CONCURRENCY,
-              show_default=True, help="Changes in flight at once.")
-@click.option("--max-failures", type=click.IntRange(min=0), default=DEFAULT_BREAKER,
-              show_default=True,
-              help="Stop starting changes after this many consecutive failures (0: never).")
-@click.option("--output", "-o", type=click.Choice(OUTPUT_FORMATS), default=None,
-              help="text (default), json, markdown, or github (default under GitHub Actions).")
-def apply(*, paths: tuple[str, ...], endpoint: str | None, stack: str | None,
-          cli_vars: tuple[str, ...], prune: bool, max_deletes: int | None, adopt: bool,
-          adopt_from: tuple[str, ...], auto_approve: bool, concurrency: int,
-          max_failures: int, output: str | None) -> None:
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Changes in flight at once.",
+)
+@click.option(
+    "--max-failures",
+    type=click.IntRange(min=0),
+    default=DEFAULT_BREAKER,
+    show_default=True,
+    help="Stop starting changes after this many consecutive failures (0: never).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(OUTPUT_FORMATS),
+    default=None,
+    help="text (default), json, markdown, or github (default under GitHub Actions).",
+)
+def apply(
+    *,
+    paths: tuple[str, ...],
+    endpoint: str | None,
+    stack: str | None,
+    cli_vars: tuple[str, ...],
+    env: str | None,
+    config_path: str | None,
+    prune: bool | None,
+    max_deletes: int | None,
+    adopt: bool,
+    adopt_from: tuple[str, ...],
+    auto_approve: bool,
+    concurrency: int,
+    max_failures: int,
+    output: str | None,
+) -> None:
     """Apply the manifests (re-plans, then asks), or a saved plan: 'apply PLANFILE'.
 
     Without a terminal, apply needs --auto-approve or a saved plan. Deletes run last, and only
@@ -47,15 +74,30 @@ def apply(*, paths: tuple[str, ...], endpoint: str | None, stack: str | None,
         ctx = build(paths=("-",), endpoint=endpoint, stack=stack, cli_vars=cli_vars)
         plan, backend = _load_saved(paths[0], ctx, out)
     else:
-        ctx = build(paths=paths, endpoint=endpoint, stack=stack, cli_vars=cli_vars, prune=prune,
-                    max_deletes=max_deletes, adopt=adopt, adopt_from=adopt_from)
+        ctx = build(
+            paths=paths,
+            endpoint=endpoint,
+            stack=stack,
+            cli_vars=cli_vars,
+            env=env,
+            config_path=config_path,
+            prune=prune,
+            max_deletes=max_deletes,
+            adopt=adopt,
+            adopt_from=adopt_from,
+        )
         plan, backend = compute_plan(ctx, out)
         out.plan(plan)
         if plan.has_changes:
             _confirm(auto_approve, out)
     try:
-        result = apply_plan(plan, backend, concurrency=concurrency,
-                            max_consecutive_failures=max_failures, on_result=out.progress)
+        result = apply_plan(
+            plan,
+            backend,
+            concurrency=concurrency,
+            max_consecutive_failures=max_failures,
+            on_result=out.progress,
+        )
     finally:
         backend.close()
     _finish(plan, result, out)
@@ -72,7 +114,8 @@ def _confirm(auto_approve: bool, out: Output) -> None:
         raise ReconcilerError(
             "apply needs confirmation, and there is no terminal to ask in",
             hint="pass --auto-approve, or apply a saved plan: 'reconciler plan --out plan.json' "
-                 "then 'reconciler apply plan.json'")
+            "then 'reconciler apply plan.json'",
+        )
     out.line("Do you want to perform these actions? Only 'yes' will be accepted.")
     answer = click.prompt("  Enter a value", default="", show_default=False)
     if answer.strip() != "yes":
@@ -100,7 +143,9 @@ def _load_saved(path: str, ctx: Context, out: Output) -> tuple[Plan, Backend]:
         backend.close()
         raise ReconcilerError(
             f"refusing to apply: the plan is stale: {', '.join(stale)} changed in the project "
-            "since the plan was made; nothing was changed", hint="make a new plan")
+            "since the plan was made; nothing was changed",
+            hint="make a new plan",
+        )
     out.plan(saved_plan.plan)
     return saved_plan.plan, backend
 
@@ -108,7 +153,8 @@ def _load_saved(path: str, ctx: Context, out: Output) -> tuple[Plan, Backend]:
 def _check_manifests(saved_plan: saved.SavedPlan) -> None:
     if saved_plan.paths and digest_of(saved_plan.paths) != saved_plan.plan.manifest_digest:
         raise saved.SavedPlanError(
-            f"the manifests under {', '.join(saved_plan.paths)} changed since the plan was made")
+            f"the manifests under {', '.join(saved_plan.paths)} changed since the plan was made"
+        )
 
 
 def _finish(plan: Plan, result: ApplyResult, out: Output) -> None:

@@ -45,6 +45,9 @@ def resolve_output(output: str | None) -> str:
 
 
 var_option = click.option(
-    "--var", "cli_vars", multiple=True, metavar="NAME=VALUE",
+    "--var",
+    "cli_vars",
+    multiple=True,
+    metavar="NAME=VALUE",
     help="Set a variable for ${NAME} interpolation (repeatable; overrides the environment).",
 )

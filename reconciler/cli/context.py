@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import pointers
+from reconciler import config, pointers
 from reconciler.cli.common import now, variables
 from reconciler.diagnostics import ReconcilerError
 from reconciler.engine import Settings
@@ -35,31 +35,73 @@ class Context:
 
 
 def target_options(func: F) -> F:
-    """``--endpoint``, ``--stack`` and ``--var``."""
-    func = click.option("--var", "cli_vars", multiple=True, metavar="NAME=VALUE",
-                        help="Variable for ${NAME} interpolation (repeatable).")(func)
-    func = click.option("--stack", default=None, metavar="NAME",
-                        help=f"Ownership scope: only routines this stack created are ever "
-                             f"updated or pruned (default: {DEFAULT_STACK}).")(func)
-    return click.option("--endpoint", default=None, metavar="ENDPOINT",
-                        help="local:PATH, https://<account>.services.ai.azure.com/api/projects/"
-                             "<project>, or an emulator's http://127.0.0.1:PORT/api/projects/"
-                             "<project> (default: $AZURE_AI_PROJECT_ENDPOINT, else "
-                             "local:.reconciler/local.db).")(func)
+    """``--env``, ``--config``, ``--endpoint``, ``--stack`` and ``--var``."""
+    func = click.option(
+        "--config",
+        "config_path",
+        default=None,
+        metavar="FILE",
+        help=f"Project configuration (default: ./{config.CONFIG_FILE} when present).",
+    )(func)
+    func = click.option(
+        "--env",
+        "env",
+        default=None,
+        metavar="NAME",
+        help="Environment from the configuration: its endpoint, manifests, "
+        "variables, prune policy and ignore rules.",
+    )(func)
+    func = click.option(
+        "--var",
+        "cli_vars",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Variable for ${NAME} interpolation (repeatable).",
+    )(func)
+    func = click.option(
+        "--stack",
+        default=None,
+        metavar="NAME",
+        help=f"Ownership scope: only routines this stack created are ever "
+        f"updated or pruned (default: {DEFAULT_STACK}).",
+    )(func)
+    return click.option(
+        "--endpoint",
+        default=None,
+        metavar="ENDPOINT",
+        help="local:PATH, https://<account>.services.ai.azure.com/api/projects/"
+        "<project>, or an emulator's http://127.0.0.1:PORT/api/projects/"
+        "<project> (default: $AZURE_AI_PROJECT_ENDPOINT, else "
+        "local:.reconciler/local.db).",
+    )(func)
 
 
 def prune_options(func: F) -> F:
     """``--prune``, ``--max-deletes``, ``--adopt`` and ``--adopt-from``."""
-    func = click.option("--adopt-from", multiple=True, metavar="STACK",
-                        help="Take over declared routines that another stack owns.")(func)
-    func = click.option("--adopt", is_flag=True,
-                        help="Take over declared routines that exist but were created outside "
-                             "the reconciler.")(func)
-    func = click.option("--max-deletes", type=click.IntRange(min=0), default=None,
-                        help="Allow up to N deletes (default: the smaller of 10 and 25% of the "
-                             "routines this stack owns).")(func)
-    return click.option("--prune", is_flag=True,
-                        help="Delete routines this stack owns that git no longer declares.")(func)
+    func = click.option(
+        "--adopt-from",
+        multiple=True,
+        metavar="STACK",
+        help="Take over declared routines that another stack owns.",
+    )(func)
+    func = click.option(
+        "--adopt",
+        is_flag=True,
+        help="Take over declared routines that exist but were created outside the reconciler.",
+    )(func)
+    func = click.option(
+        "--max-deletes",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Allow up to N deletes (default: the smaller of 10 and 25% of the "
+        "routines this stack owns).",
+    )(func)
+    return click.option(
+        "--prune/--no-prune",
+        default=None,
+        help="Delete routines this stack owns that git no longer declares "
+        "(default: the environment's prune policy, else off).",
+    )(func)
 
 
 def build(
@@ -68,25 +110,58 @@ def build(
     endpoint: str | None,
     stack: str | None,
     cli_vars: tuple[str, ...],
-    prune: bool = False,
+    env: str | None = None,
+    config_path: str | None = None,
+    prune: bool | None = None,
     max_deletes: int | None = None,
     adopt: bool = False,
     adopt_from: tuple[str, ...] = (),
 ) -> Context:
-    """Resolve flags into a Context; raises ReconcilerError on anything inconsistent."""
-    stack_name = stack or DEFAULT_STACK
+    """Resolve flags and the configuration into a Context; ReconcilerError when inconsistent.
+
+    Flags win over the configuration, which wins over defaults.
+    """
+    resolved = config.resolve(_load_config(config_path), env, os.environ)
+    stack_name = stack or resolved.stack
     problem = check_stack_name(stack_name)
     if problem:
         raise ReconcilerError(problem)
-    if not paths:
-        raise ReconcilerError("no manifest paths given", hint="pass files or folders, e.g. "
-                              "'reconciler plan manifests/'")
-    target = endpoints.resolve(endpoint, None, os.environ)
-    options = PlanOptions(stack=stack_name, target=target.display, prune=prune, adopt=adopt,
-                          adopt_from=frozenset(adopt_from), max_deletes=max_deletes,
-                          ignore=_patterns(()))
-    settings = Settings(paths=paths, variables=variables(cli_vars), now=now(), options=options)
+    manifest_paths = paths or resolved.paths
+    if not manifest_paths:
+        raise ReconcilerError(
+            "no manifest paths given",
+            hint="pass files or folders, e.g. "
+            "'reconciler plan manifests/', or list them in "
+            f"{config.CONFIG_FILE}",
+        )
+    target = endpoints.resolve(endpoint, resolved.endpoint, os.environ)
+    options = PlanOptions(
+        stack=stack_name,
+        target=target.display,
+        prune=resolved.prune if prune is None else prune,
+        adopt=adopt,
+        adopt_from=frozenset(adopt_from),
+        max_deletes=resolved.max_deletes if max_deletes is None else max_deletes,
+        ignore=_patterns(resolved.ignore),
+        environment=resolved.environment,
+    )
+    settings = Settings(
+        paths=manifest_paths,
+        variables=variables(cli_vars, resolved.variables),
+        now=now(),
+        options=options,
+    )
     return Context(endpoint=target, settings=settings)
+
+
+def _load_config(explicit: str | None) -> config.LoadedConfig | None:
+    path = config.find(explicit)
+    if path is None:
+        return None
+    loaded = config.load(path)
+    if loaded.diagnostics:
+        raise ReconcilerError("\n".join(d.render() for d in loaded.diagnostics))
+    return loaded
 
 
 def _patterns(texts: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:

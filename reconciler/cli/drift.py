@@ -17,18 +17,43 @@ from reconciler.views.output import Output
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @target_options
-@click.option("--ignore-unmanaged", is_flag=True,
-              help="Report unmanaged routines without counting them as drift.")
-@click.option("--output", "-o", type=click.Choice(OUTPUT_FORMATS), default=None,
-              help="text (default), json, markdown, or github (default under GitHub Actions).")
-def drift(*, paths: tuple[str, ...], endpoint: str | None, stack: str | None,
-          cli_vars: tuple[str, ...], ignore_unmanaged: bool, output: str | None) -> None:
+@click.option(
+    "--ignore-unmanaged",
+    is_flag=True,
+    help="Report unmanaged routines without counting them as drift.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(OUTPUT_FORMATS),
+    default=None,
+    help="text (default), json, markdown, or github (default under GitHub Actions).",
+)
+def drift(
+    *,
+    paths: tuple[str, ...],
+    endpoint: str | None,
+    stack: str | None,
+    cli_vars: tuple[str, ...],
+    env: str | None,
+    config_path: str | None,
+    ignore_unmanaged: bool,
+    output: str | None,
+) -> None:
     """Report routines changed, disabled or deleted outside git, and unmanaged routines.
 
     Never writes. Exit code 0 in sync, 2 drift, 1 error.
     """
-    ctx = build(paths=paths, endpoint=endpoint, stack=stack, cli_vars=cli_vars, prune=True,
-                max_deletes=None)
+    ctx = build(
+        paths=paths,
+        endpoint=endpoint,
+        stack=stack,
+        cli_vars=cli_vars,
+        env=env,
+        config_path=config_path,
+        prune=True,
+        max_deletes=None,
+    )
     out = Output(resolve_output(output))
     plan, backend = compute_plan(ctx, out)
     backend.close()

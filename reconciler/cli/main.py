@@ -58,5 +58,7 @@ def main() -> None:
     except Exception as err:
         if os.environ.get("RECONCILER_DEBUG"):
             raise
-        _fail(f"internal error: {type(err).__name__}: {err}",
-              "set RECONCILER_DEBUG=1 to see the traceback, and please report it")
+        _fail(
+            f"internal error: {type(err).__name__}: {err}",
+            "set RECONCILER_DEBUG=1 to see the traceback, and please report it",
+        )

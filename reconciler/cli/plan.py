@@ -18,20 +18,55 @@ from reconciler.views.output import Output
 @click.argument("paths", nargs=-1, type=click.Path())
 @target_options
 @prune_options
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None,
-              help="Save the plan (JSON, mode 0600; it holds request bodies: keep it secret). "
-                   "'reconciler apply FILE' applies exactly this plan.")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.")
-@click.option("--output", "-o", type=click.Choice(OUTPUT_FORMATS), default=None,
-              help="text (default), json, markdown, or github (default under GitHub Actions).")
-def plan(*, paths: tuple[str, ...], endpoint: str | None, stack: str | None,
-         cli_vars: tuple[str, ...], prune: bool, max_deletes: int | None, adopt: bool,
-         adopt_from: tuple[str, ...], out_file: str | None, detailed_exitcode: bool,
-         output: str | None) -> None:
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Save the plan (JSON, mode 0600; it holds request bodies: keep it secret). "
+    "'reconciler apply FILE' applies exactly this plan.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(OUTPUT_FORMATS),
+    default=None,
+    help="text (default), json, markdown, or github (default under GitHub Actions).",
+)
+def plan(
+    *,
+    paths: tuple[str, ...],
+    endpoint: str | None,
+    stack: str | None,
+    cli_vars: tuple[str, ...],
+    env: str | None,
+    config_path: str | None,
+    prune: bool | None,
+    max_deletes: int | None,
+    adopt: bool,
+    adopt_from: tuple[str, ...],
+    out_file: str | None,
+    detailed_exitcode: bool,
+    output: str | None,
+) -> None:
     """Compare the manifests with the live project and show what apply would change."""
-    ctx = build(paths=paths, endpoint=endpoint, stack=stack, cli_vars=cli_vars, prune=prune,
-                max_deletes=max_deletes, adopt=adopt, adopt_from=adopt_from)
+    ctx = build(
+        paths=paths,
+        endpoint=endpoint,
+        stack=stack,
+        cli_vars=cli_vars,
+        env=env,
+        config_path=config_path,
+        prune=prune,
+        max_deletes=max_deletes,
+        adopt=adopt,
+        adopt_from=adopt_from,
+    )
     out = Output(resolve_output(output))
     result, backend = compute_plan(ctx, out)
     backend.close()

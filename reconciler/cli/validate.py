@@ -13,8 +13,13 @@ from reconciler.views import diagnostics as view
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--output", "-o", type=click.Choice(OUTPUT_FORMATS), default=None,
-              help="text (default), json, or github annotations (default under GitHub Actions).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(OUTPUT_FORMATS),
+    default=None,
+    help="text (default), json, or github annotations (default under GitHub Actions).",
+)
 @var_option
 def validate(paths: tuple[str, ...], output: str | None, cli_vars: tuple[str, ...]) -> None:
     """Check manifests against the schema and the service's rules (no network needed).
@@ -25,8 +30,9 @@ def validate(paths: tuple[str, ...], output: str | None, cli_vars: tuple[str, ..
     result = load(list(paths), variables=variables(cli_vars), now=now())
     fmt = resolve_output(output)
     if fmt == "json":
-        sys.stdout.write(view.validation_json(result.diagnostics, len(result.files),
-                                              len(result.routines)))
+        sys.stdout.write(
+            view.validation_json(result.diagnostics, len(result.files), len(result.routines))
+        )
     elif fmt == "github":
         view.write_annotations(result.diagnostics, sys.stdout)
         view.write_lines(result.diagnostics, sys.stderr)

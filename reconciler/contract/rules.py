@@ -113,8 +113,9 @@ def _as_datetime(now: int) -> datetime:
     return datetime.fromtimestamp(now, tz=UTC)
 
 
-def check_timer(trigger: Mapping[str, Any], path: Path, now: int, *,
-                current: int | None = None) -> list[Violation]:
+def check_timer(
+    trigger: Mapping[str, Any], path: Path, now: int, *, current: int | None = None
+) -> list[Violation]:
     """A timer's ``at`` must resolve to a moment in the future when it is set.
 
     Re-sending the timestamp a routine already has (``current``) is accepted even once it has
@@ -165,8 +166,9 @@ TRIGGER_RULES: dict[str, TriggerRule] = {
 }
 
 
-def check_triggers(triggers: Any, now: int,
-                   current_at: Mapping[str, int] | None = None) -> list[Violation]:
+def check_triggers(
+    triggers: Any, now: int, current_at: Mapping[str, int] | None = None
+) -> list[Violation]:
     """All trigger rules: count, names, and the rules of each trigger's type.
 
     ``current_at`` maps trigger names to the timer timestamps the routine has now (service

@@ -32,28 +32,39 @@ READ_TIMEOUT = 120
 WRITE_TIMEOUT = 600
 CONNECT_TIMEOUT = 30
 RETRY_TOTAL = 6
-ROLE_HINT = ("it needs the 'Foundry User' role (formerly 'Azure AI User') or higher on the "
-             "project")
-REGION_HINT = ("check the endpoint (https://<account>.services.ai.azure.com/api/projects/"
-               "<project>), and that Routines are available in the project's region")
+ROLE_HINT = "it needs the 'Foundry User' role (formerly 'Azure AI User') or higher on the project"
+REGION_HINT = (
+    "check the endpoint (https://<account>.services.ai.azure.com/api/projects/"
+    "<project>), and that Routines are available in the project's region"
+)
 
 
 class AzureBackend:
     """Backend over a Foundry project endpoint (or the emulator on a loopback address)."""
 
-    def __init__(self, endpoint: str, *, retry_total: int = RETRY_TOTAL,
-                 retry_backoff_factor: float = 0.8, environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        retry_total: int = RETRY_TOTAL,
+        retry_backoff_factor: float = 0.8,
+        environ: dict[str, str] | None = None,
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         env = dict(os.environ if environ is None else environ)
         loopback = is_loopback(urlparse(self.endpoint).hostname or "")
         self._credential, self._mode = credentials.choose(env, loopback)
         self._call: dict[str, Any] = {"enforce_https": False} if loopback else {}
         self._client = AIProjectClient(
-            endpoint=self.endpoint, credential=self._credential,
-            retry_policy=RetryPolicy(retry_total=retry_total,
-                                     retry_backoff_factor=retry_backoff_factor,
-                                     retry_backoff_max=30),
-            connection_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+            endpoint=self.endpoint,
+            credential=self._credential,
+            retry_policy=RetryPolicy(
+                retry_total=retry_total,
+                retry_backoff_factor=retry_backoff_factor,
+                retry_backoff_max=30,
+            ),
+            connection_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
         )
         self._routines = self._client.beta.routines
 
@@ -110,8 +121,9 @@ class AzureBackend:
     def list_runs(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
         """Run records, newest first."""
         try:
-            pages = self._routines.list_runs(name, limit=min(limit or LIST_PAGE_MAX,
-                                                             LIST_PAGE_MAX), **self._call)
+            pages = self._routines.list_runs(
+                name, limit=min(limit or LIST_PAGE_MAX, LIST_PAGE_MAX), **self._call
+            )
             runs: list[dict[str, Any]] = []
             for run in pages:
                 runs.append(run.as_dict())
@@ -134,23 +146,36 @@ class AzureBackend:
         self._client.close()
 
     def _translate(self, err: Exception, name: str | None, operation: str) -> BackendError:
-        return translate(err, name=name, operation=operation, endpoint=self.endpoint,
-                         identity=lambda: credentials.describe(self._credential, self._mode))
+        return translate(
+            err,
+            name=name,
+            operation=operation,
+            endpoint=self.endpoint,
+            identity=lambda: credentials.describe(self._credential, self._mode),
+        )
 
 
-def translate(err: Exception, *, name: str | None, operation: str, endpoint: str,
-              identity: Any) -> BackendError:
+def translate(
+    err: Exception, *, name: str | None, operation: str, endpoint: str, identity: Any
+) -> BackendError:
     """One clear line for an SDK or credential error."""
     what = f"{operation} '{name}'" if name else operation
     if isinstance(err, ClientAuthenticationError) and getattr(err, "status_code", None) is None:
-        return BackendError(f"could not get a token for {endpoint}: {_first_line(err)}; sign in "
-                            "with 'az login', or configure workload identity", kind="auth")
+        return BackendError(
+            f"could not get a token for {endpoint}: {_first_line(err)}; sign in "
+            "with 'az login', or configure workload identity",
+            kind="auth",
+        )
     if isinstance(err, ServiceRequestError):
-        return BackendError(f"cannot reach {endpoint} ({what}): {_first_line(err)}",
-                            kind="unreachable")
+        return BackendError(
+            f"cannot reach {endpoint} ({what}): {_first_line(err)}", kind="unreachable"
+        )
     if isinstance(err, ServiceResponseError):
-        return BackendError(f"the connection to {endpoint} dropped during {what}: it may or may "
-                            "not have taken effect; run plan again to see", kind="unreachable")
+        return BackendError(
+            f"the connection to {endpoint} dropped during {what}: it may or may "
+            "not have taken effect; run plan again to see",
+            kind="unreachable",
+        )
     if isinstance(err, HttpResponseError):
         return _from_status(err, what, name, endpoint, identity)
     if isinstance(err, BackendError):
@@ -158,29 +183,52 @@ def translate(err: Exception, *, name: str | None, operation: str, endpoint: str
     return BackendError(f"{what} failed: {type(err).__name__}: {_first_line(err)}")
 
 
-def _from_status(err: HttpResponseError, what: str, name: str | None, endpoint: str,
-                 identity: Any) -> BackendError:
+def _from_status(
+    err: HttpResponseError, what: str, name: str | None, endpoint: str, identity: Any
+) -> BackendError:
     status = err.status_code or 0
     code, message, param = _service_error(err)
     if status == 401:
-        return BackendError(f"401 Unauthorized for {what} at {endpoint}: the service rejected "
-                            f"{identity()}; {ROLE_HINT}", kind="auth", status=401, code=code)
+        return BackendError(
+            f"401 Unauthorized for {what} at {endpoint}: the service rejected "
+            f"{identity()}; {ROLE_HINT}",
+            kind="auth",
+            status=401,
+            code=code,
+        )
     if status == 403:
-        return BackendError(f"403 Forbidden for {what} at {endpoint}: {identity()} is not "
-                            f"allowed; {ROLE_HINT}", kind="forbidden", status=403, code=code)
+        return BackendError(
+            f"403 Forbidden for {what} at {endpoint}: {identity()} is not allowed; {ROLE_HINT}",
+            kind="forbidden",
+            status=403,
+            code=code,
+        )
     if status == 404:
         if name is None:
-            return BackendError(f"404 Not Found for {endpoint}/routines: {REGION_HINT}",
-                                kind="config", status=404, code=code)
-        return BackendError(f"routine '{name}' not found", kind="not_found", status=404,
-                            code=code)
+            return BackendError(
+                f"404 Not Found for {endpoint}/routines: {REGION_HINT}",
+                kind="config",
+                status=404,
+                code=code,
+            )
+        return BackendError(f"routine '{name}' not found", kind="not_found", status=404, code=code)
     if status == 429:
-        return BackendError(f"{what} was throttled (429) and retries ran out: try again later or "
-                            "lower --concurrency", kind="throttled", status=429, code=code)
+        return BackendError(
+            f"{what} was throttled (429) and retries ran out: try again later or "
+            "lower --concurrency",
+            kind="throttled",
+            status=429,
+            code=code,
+        )
     where = f" at {param}" if param else ""
     kind: ErrorKind = "invalid" if status == 400 else ("conflict" if status == 409 else "server")
-    return BackendError(f"{status} {code or 'error'}{where} for {what}: {message}", kind=kind,
-                        status=status, code=code, param=param)
+    return BackendError(
+        f"{status} {code or 'error'}{where} for {what}: {message}",
+        kind=kind,
+        status=status,
+        code=code,
+        param=param,
+    )
 
 
 def _service_error(err: HttpResponseError) -> tuple[str | None, str, str | None]:

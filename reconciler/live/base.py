@@ -11,8 +11,16 @@ from typing import Any, Literal, Protocol
 
 WireRoutine = dict[str, Any]
 ErrorKind = Literal[
-    "not_found", "invalid", "auth", "forbidden", "unreachable", "throttled", "server", "conflict",
-    "config", "other",
+    "not_found",
+    "invalid",
+    "auth",
+    "forbidden",
+    "unreachable",
+    "throttled",
+    "server",
+    "conflict",
+    "config",
+    "other",
 ]
 
 

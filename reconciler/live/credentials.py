@@ -41,15 +41,19 @@ def choose(environ: Mapping[str, str], loopback: bool) -> tuple[TokenCredential,
     mode = environ.get(AUTH_VAR, "static" if loopback else "default").strip().lower()
     if mode == "static":
         if not loopback:
-            raise BackendError(f"{AUTH_VAR}=static sends a fixed token and is allowed only for a "
-                               "loopback emulator endpoint", kind="config")
+            raise BackendError(
+                f"{AUTH_VAR}=static sends a fixed token and is allowed only for a "
+                "loopback emulator endpoint",
+                kind="config",
+            )
         return StaticTokenCredential(environ.get(TOKEN_VAR) or DEFAULT_STATIC_TOKEN), "static token"
     if mode == "default":
         from azure.identity import DefaultAzureCredential  # noqa: PLC0415 - slow import
 
         return DefaultAzureCredential(), "DefaultAzureCredential"
-    raise BackendError(f"{AUTH_VAR}={mode!r} is not a credential mode: use default or static",
-                       kind="config")
+    raise BackendError(
+        f"{AUTH_VAR}={mode!r} is not a credential mode: use default or static", kind="config"
+    )
 
 
 def describe(credential: TokenCredential, mode: str) -> str:

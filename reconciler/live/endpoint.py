@@ -52,7 +52,7 @@ def parse(text: str, origin: str) -> Endpoint:
     """Parse an endpoint string; unknown schemes and non-loopback plain HTTP are errors."""
     text = text.strip()
     if text.startswith("local:"):
-        path = text[len("local:"):]
+        path = text[len("local:") :]
         if not path:
             raise ReconcilerError(f"endpoint {text!r} ({origin}) names no file: use local:PATH")
         return Endpoint("local", path, origin)
@@ -61,15 +61,18 @@ def parse(text: str, origin: str) -> Endpoint:
         raise ReconcilerError(
             f"unknown endpoint {text!r} ({origin}): use local:PATH, "
             "https://<account>.services.ai.azure.com/api/projects/<project>, or "
-            "http://127.0.0.1:PORT/api/projects/<project> for the emulator")
+            "http://127.0.0.1:PORT/api/projects/<project> for the emulator"
+        )
     if parsed.scheme == "http" and not is_loopback(parsed.hostname):
         raise ReconcilerError(
             f"refusing plain http:// for non-loopback host {parsed.hostname!r} ({origin}): "
-            "tokens would travel unencrypted; use https://")
+            "tokens would travel unencrypted; use https://"
+        )
     if "/api/projects/" not in parsed.path:
         raise ReconcilerError(
             f"endpoint {text!r} ({origin}) is not a project endpoint: it must contain "
-            "/api/projects/<project>")
+            "/api/projects/<project>"
+        )
     return Endpoint("azure", text.rstrip("/"), origin)
 
 

@@ -36,11 +36,13 @@ def interpolate(
     return result, problems
 
 
-def _walk(data: Any, variables: Mapping[str, str], path: Path,
-          problems: list[InterpolationProblem]) -> Any:
+def _walk(
+    data: Any, variables: Mapping[str, str], path: Path, problems: list[InterpolationProblem]
+) -> Any:
     if isinstance(data, str):
-        return _expand(data, variables,
-                       lambda msg: problems.append(InterpolationProblem(path, msg)))
+        return _expand(
+            data, variables, lambda msg: problems.append(InterpolationProblem(path, msg))
+        )
     if isinstance(data, dict):
         return {k: _walk(v, variables, (*path, k), problems) for k, v in data.items()}
     if isinstance(data, list):
@@ -64,8 +66,9 @@ def _expand(text: str, variables: Mapping[str, str], report: Callable[[str], Non
     return _TOKEN.sub(replace, text)
 
 
-def _lookup(body: str, variables: Mapping[str, str], report: Callable[[str], None],
-            token: str) -> str:
+def _lookup(
+    body: str, variables: Mapping[str, str], report: Callable[[str], None], token: str
+) -> str:
     parsed = _NAME.match(body)
     if parsed is None:
         report(f"invalid variable reference {token!r}: use ${{NAME}} with letters, digits and _")
@@ -75,6 +78,8 @@ def _lookup(body: str, variables: Mapping[str, str], report: Callable[[str], Non
         return variables[name]
     if fallback is not None:
         return fallback
-    report(f"undefined variable ${{{name}}}: set it in the environment "
-           "(or under the environment's variables in reconciler.yaml)")
+    report(
+        f"undefined variable ${{{name}}}: set it in the environment "
+        "(or under the environment's variables in reconciler.yaml)"
+    )
     return token

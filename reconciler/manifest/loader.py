@@ -114,12 +114,20 @@ class _FileContext:
     def __init__(self, path: str, doc: Document, sink: list[Diagnostic]) -> None:
         self.path, self.doc, self.sink = path, doc, sink
 
-    def report(self, path: Path, message: str, *, key: bool = False,
-               severity: str = "error") -> None:
+    def report(
+        self, path: Path, message: str, *, key: bool = False, severity: str = "error"
+    ) -> None:
         mark = self.doc.mark_of(path, key=key)
         make = error if severity == "error" else warning
-        self.sink.append(make(message, file=self.path, line=mark.line, col=mark.col,
-                              field=render_path(path) or None))
+        self.sink.append(
+            make(
+                message,
+                file=self.path,
+                line=mark.line,
+                col=mark.col,
+                field=render_path(path) or None,
+            )
+        )
 
 
 def load(
@@ -143,29 +151,51 @@ def load(
     return result
 
 
-def _load_file(source: SourceText, variables: Mapping[str, str], now: int,
-               result: LoadResult) -> None:
+def _load_file(
+    source: SourceText, variables: Mapping[str, str], now: int, result: LoadResult
+) -> None:
     try:
         documents = load_documents(source.text)
     except YamlProblem as err:
         mark = err.mark or Mark(1, 1)
-        result.diagnostics.append(error(err.message, file=source.path, line=mark.line,
-                                        col=mark.col, field=render_path(err.path) or None))
+        result.diagnostics.append(
+            error(
+                err.message,
+                file=source.path,
+                line=mark.line,
+                col=mark.col,
+                field=render_path(err.path) or None,
+            )
+        )
         return
     if not documents:
-        result.diagnostics.append(error("file is empty: a manifest needs a top-level "
-                                        "'routines:' list", file=source.path, line=1, col=1))
+        result.diagnostics.append(
+            error(
+                "file is empty: a manifest needs a top-level 'routines:' list",
+                file=source.path,
+                line=1,
+                col=1,
+            )
+        )
     for doc in documents:
         _load_document(source.path, doc, variables, now, result)
 
 
-def _load_document(path: str, doc: Document, variables: Mapping[str, str], now: int,
-                   result: LoadResult) -> None:
+def _load_document(
+    path: str, doc: Document, variables: Mapping[str, str], now: int, result: LoadResult
+) -> None:
     ctx = _FileContext(path, doc, result.diagnostics)
     for problem in doc.problems:
         mark = problem.mark or doc.start
-        result.diagnostics.append(error(problem.message, file=path, line=mark.line,
-                                        col=mark.col, field=render_path(problem.path) or None))
+        result.diagnostics.append(
+            error(
+                problem.message,
+                file=path,
+                line=mark.line,
+                col=mark.col,
+                field=render_path(problem.path) or None,
+            )
+        )
     if not _has_routines_list(doc, ctx):
         return
     _rename_deprecated(doc.data["routines"], ctx)
@@ -187,12 +217,17 @@ def _has_routines_list(doc: Document, ctx: _FileContext) -> bool:
         return False
     if "routines" not in doc.data:
         keys = ", ".join(repr(k) for k in doc.data) or "nothing"
-        ctx.report((), f"no top-level 'routines:' key (found {keys}); a manifest lists its "
-                   "routines under 'routines:'")
+        ctx.report(
+            (),
+            f"no top-level 'routines:' key (found {keys}); a manifest lists its "
+            "routines under 'routines:'",
+        )
         return False
     if not isinstance(doc.data["routines"], list):
-        ctx.report(("routines",), "'routines' must be a list of routines (each item starts "
-                   "with '- name: ...')")
+        ctx.report(
+            ("routines",),
+            "'routines' must be a list of routines (each item starts with '- name: ...')",
+        )
         return False
     return True
 
@@ -204,24 +239,31 @@ def _rename_deprecated(routines: list[Any], ctx: _FileContext) -> None:
             continue
         path: Path = ("routines", index, "action", "conversation_id")
         if "conversation" in action:
-            ctx.report(path, "give either conversation or its old name conversation_id, "
-                       "not both", key=True)
+            ctx.report(
+                path, "give either conversation or its old name conversation_id, not both", key=True
+            )
             continue
-        ctx.report(path, "conversation_id is the old name of conversation; rename it",
-                   key=True, severity="warning")
+        ctx.report(
+            path,
+            "conversation_id is the old name of conversation; rename it",
+            key=True,
+            severity="warning",
+        )
         action["conversation"] = action.pop("conversation_id")
         ctx.doc.values[(*path[:-1], "conversation")] = ctx.doc.values[path]
 
 
-def _check_structure_and_rules(data: dict[str, Any], now: int, ctx: _FileContext,
-                               skip_rules: set[Path]) -> set[Path]:
+def _check_structure_and_rules(
+    data: dict[str, Any], now: int, ctx: _FileContext, skip_rules: set[Path]
+) -> set[Path]:
     found: dict[Path, tuple[str, bool]] = {}
     for index, raw in enumerate(data["routines"]):
         prefix: Path = ("routines", index)
         if not isinstance(raw, dict) or prefix in skip_rules:
             continue
-        for violation in check_routine(raw, now=now,
-                                       description_limit=limits.MANIFEST_DESCRIPTION_MAX):
+        for violation in check_routine(
+            raw, now=now, description_limit=limits.MANIFEST_DESCRIPTION_MAX
+        ):
             found[(*prefix, *violation.path)] = (violation.message, False)
         for pointer in check_pointers(raw.get("reconcile"), raw):
             found[(*prefix, *pointer.path)] = (pointer.message, False)
@@ -237,8 +279,7 @@ def _sort_key(ctx: _FileContext, path: Path) -> tuple[int, int, str]:
     return mark.line, mark.col, render_path(path)
 
 
-def _build(raw: dict[str, Any], path: str, doc: Document, prefix: Path,
-           now: int) -> DesiredRoutine:
+def _build(raw: dict[str, Any], path: str, doc: Document, prefix: Path, now: int) -> DesiredRoutine:
     spec = RoutineSpec.model_validate(raw)
     routine = DesiredRoutine(spec=spec, file=path, document=doc, prefix=prefix)
     for trigger_name, trigger in raw["triggers"].items():
@@ -257,9 +298,14 @@ def _check_unique_names(result: LoadResult) -> None:
             unique.append(routine)
             continue
         where = routine.locate(("name",))
-        result.diagnostics.append(error(
-            f"duplicate routine name {routine.name!r}: also defined at "
-            f"{earlier.locate(('name',)).render()}",
-            file=where.file, line=where.line, col=where.col,
-            field=render_path((*routine.prefix, "name"))))
+        result.diagnostics.append(
+            error(
+                f"duplicate routine name {routine.name!r}: also defined at "
+                f"{earlier.locate(('name',)).render()}",
+                file=where.file,
+                line=where.line,
+                col=where.col,
+                field=render_path((*routine.prefix, "name")),
+            )
+        )
     result.routines = unique

@@ -34,16 +34,18 @@ def check_pointers(reconcile: Any, routine: dict[str, Any]) -> list[PointerProbl
     return found
 
 
-def _check_one(text: str, routine: dict[str, Any], path: Path,
-               must_exist: bool) -> list[PointerProblem]:
+def _check_one(
+    text: str, routine: dict[str, Any], path: Path, must_exist: bool
+) -> list[PointerProblem]:
     try:
         segments = pointers.parse(text)
     except ValueError as err:
         return [PointerProblem(path, str(err))]
     if segments[0] not in ROUTINE_FIELDS:
         allowed = ", ".join("/" + f for f in ROUTINE_FIELDS)
-        return [PointerProblem(path, f"{text!r} names no routine field; start with one of "
-                               f"{allowed}")]
+        return [
+            PointerProblem(path, f"{text!r} names no routine field; start with one of {allowed}")
+        ]
     if must_exist and not any(True for _ in pointers.resolve(routine, segments)):
         return [PointerProblem(path, f"{text!r} matches no value in this routine")]
     return []

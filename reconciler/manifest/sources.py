@@ -61,8 +61,11 @@ def read_text(path: str) -> tuple[SourceText | None, Diagnostic | None]:
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
-            return None, error(f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes "
-                               "(split it into several files)", file=path)
+            return None, error(
+                f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes "
+                "(split it into several files)",
+                file=path,
+            )
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as err:
@@ -73,17 +76,23 @@ def read_text(path: str) -> tuple[SourceText | None, Diagnostic | None]:
 def _decode(path: str, data: bytes) -> tuple[SourceText | None, Diagnostic | None]:
     if b"\x00" in data:
         line, col = _position(data, data.index(b"\x00"))
-        return None, error("binary file (contains NUL bytes), not a YAML manifest",
-                           file=path, line=line, col=col)
+        return None, error(
+            "binary file (contains NUL bytes), not a YAML manifest", file=path, line=line, col=col
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line, col = _position(data, err.start)
-        return None, error(f"not valid UTF-8 (byte 0x{data[err.start]:02x}); save the file "
-                           "as UTF-8", file=path, line=line, col=col)
+        return None, error(
+            f"not valid UTF-8 (byte 0x{data[err.start]:02x}); save the file as UTF-8",
+            file=path,
+            line=line,
+            col=col,
+        )
     if not text.strip() or all(_is_blank(line) for line in text.splitlines()):
-        return None, error("file is empty: a manifest needs a top-level 'routines:' list",
-                           file=path, line=1, col=1)
+        return None, error(
+            "file is empty: a manifest needs a top-level 'routines:' list", file=path, line=1, col=1
+        )
     return SourceText(path, text, hashlib.sha256(data).hexdigest()), None
 
 

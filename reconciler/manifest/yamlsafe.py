@@ -96,10 +96,13 @@ class _Builder:
         if self.count > MAX_NODES:
             raise YamlProblem(
                 f"document expands to more than {MAX_NODES} values (alias bomb?)",
-                mark_of_node(node), path)
+                mark_of_node(node),
+                path,
+            )
         if depth > MAX_DEPTH:
-            raise YamlProblem(f"nesting is deeper than {MAX_DEPTH} levels",
-                              mark_of_node(node), path)
+            raise YamlProblem(
+                f"nesting is deeper than {MAX_DEPTH} levels", mark_of_node(node), path
+            )
         self.doc.values[path] = mark_of_node(node)
         if isinstance(node, MappingNode | SequenceNode):
             self.doc.containers.add(path)
@@ -140,10 +143,14 @@ class _Builder:
             key = self._key(key_node, path)
             if key in result:
                 first = self.doc.keys[(*path, key)]
-                self.doc.problems.append(YamlProblem(
-                    f"duplicate key {key!r} (first defined at line {first.line}); "
-                    "YAML would silently keep only the last one",
-                    mark_of_node(key_node), (*path, key)))
+                self.doc.problems.append(
+                    YamlProblem(
+                        f"duplicate key {key!r} (first defined at line {first.line}); "
+                        "YAML would silently keep only the last one",
+                        mark_of_node(key_node),
+                        (*path, key),
+                    )
+                )
                 continue
             self.doc.keys[(*path, key)] = mark_of_node(key_node)
             result[key] = self.build(value_node, (*path, key), depth + 1)
@@ -162,8 +169,11 @@ class _Builder:
             value = self.build(source, path, depth + 1)
             self.doc.values[path] = own_mark
             if not isinstance(value, dict):
-                raise YamlProblem("a merge key (<<) needs a mapping or a list of mappings",
-                                  mark_of_node(source), path)
+                raise YamlProblem(
+                    "a merge key (<<) needs a mapping or a list of mappings",
+                    mark_of_node(source),
+                    path,
+                )
             merged.update(value)
         return merged
 

@@ -46,13 +46,15 @@ def field_diffs(before: dict[str, Any], after: dict[str, Any]) -> list[FieldDiff
     for items in DeepDiff(before, after, view="tree", ignore_order=False).values():
         for item in items:
             old, new = item.t1, item.t2
-            found.append(FieldDiff(
-                path=tuple(item.path(output_format="list")),
-                before=None if isinstance(old, NotPresent) else old,
-                after=None if isinstance(new, NotPresent) else new,
-                before_present=not isinstance(old, NotPresent),
-                after_present=not isinstance(new, NotPresent),
-            ))
+            found.append(
+                FieldDiff(
+                    path=tuple(item.path(output_format="list")),
+                    before=None if isinstance(old, NotPresent) else old,
+                    after=None if isinstance(new, NotPresent) else new,
+                    before_present=not isinstance(old, NotPresent),
+                    after_present=not isinstance(new, NotPresent),
+                )
+            )
     return sorted(found, key=lambda d: [str(p) for p in d.path])
 
 

@@ -88,6 +88,7 @@ class Plan:
     target: str
     manifest_digest: str
     prune: bool
+    environment: str | None = None
     changes: list[Change] = field(default_factory=list)
     unmanaged: list[Unmanaged] = field(default_factory=list)
     blocked: list[BlockedDelete] = field(default_factory=list)

@@ -90,5 +90,7 @@ def check_stack_name(stack: str) -> str | None:
     """Why ``stack`` is not a valid stack name, or None."""
     if STACK_PATTERN.match(stack):
         return None
-    return (f"invalid stack name {stack!r}: use 1-32 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit")
+    return (
+        f"invalid stack name {stack!r}: use 1-32 letters, digits, '.', '_' or '-', "
+        "starting with a letter or digit"
+    )

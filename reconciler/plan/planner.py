@@ -48,11 +48,18 @@ class PlanOptions:
     adopt_from: frozenset[str] = frozenset()
     max_deletes: int | None = None
     ignore: tuple[Pattern, ...] = ()
+    environment: str | None = None
 
 
 def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanOptions) -> Plan:
     """The plan that makes ``live`` match ``desired`` within the stack's ownership scope."""
-    plan = Plan(options.stack, options.target, options.manifest_digest, options.prune)
+    plan = Plan(
+        options.stack,
+        options.target,
+        options.manifest_digest,
+        options.prune,
+        environment=options.environment,
+    )
     live_by_name = {str(r.get("name")): r for r in live}
     declared = {d.name for d in desired}
     for item in sorted(desired, key=lambda d: d.name):
@@ -69,8 +76,9 @@ def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanO
 # --- declared routines -------------------------------------------------------------------------
 
 
-def _plan_declared(d: Desired, live: dict[str, Any] | None,
-                   options: PlanOptions) -> Change | Diagnostic:
+def _plan_declared(
+    d: Desired, live: dict[str, Any] | None, options: PlanOptions
+) -> Change | Diagnostic:
     if live is None:
         return _create(d, options)
     before, record = normalize.live(live)
@@ -94,25 +102,39 @@ def _create(d: Desired, options: PlanOptions) -> Change:
     after = _desired_canonical(d, None, None)
     record = _record(d, options.stack)
     return Change(
-        name=d.name, action=Action.CREATE, reason="declared in git, not in the project",
-        after=redact(after, d.sensitive), body=_body(d, after, record), source=d.source,
+        name=d.name,
+        action=Action.CREATE,
+        reason="declared in git, not in the project",
+        after=redact(after, d.sensitive),
+        body=_body(d, after, record),
+        source=d.source,
     )
 
 
-def _ownership_refusal(d: Desired, record: ownership.Ownership | None,
-                       options: PlanOptions) -> Diagnostic | None:
+def _ownership_refusal(
+    d: Desired, record: ownership.Ownership | None, options: PlanOptions
+) -> Diagnostic | None:
     where = _where(d)
     if record is None or record.name != d.name:
         if options.adopt:
             return None
-        why = ("was created outside the reconciler" if record is None else
-               f"is a copy of '{record.name}' (its ownership record names another routine)")
-        return error(f"routine '{d.name}' already exists in the project and {why}; re-run with "
-                     "--adopt to take it over", **where)
+        why = (
+            "was created outside the reconciler"
+            if record is None
+            else f"is a copy of '{record.name}' (its ownership record names another routine)"
+        )
+        return error(
+            f"routine '{d.name}' already exists in the project and {why}; re-run with "
+            "--adopt to take it over",
+            **where,
+        )
     if record.stack != options.stack and record.stack not in options.adopt_from:
-        return error(f"routine '{d.name}' is owned by stack '{record.stack}', not "
-                     f"'{options.stack}'; re-run with --adopt-from {record.stack} to move it "
-                     "to this stack", **where)
+        return error(
+            f"routine '{d.name}' is owned by stack '{record.stack}', not "
+            f"'{options.stack}'; re-run with --adopt-from {record.stack} to move it "
+            "to this stack",
+            **where,
+        )
     return None
 
 
@@ -122,8 +144,9 @@ def _where(d: Desired) -> dict[str, Any]:
     return {"file": d.source.file, "line": d.source.line, "col": d.source.col, "field": "name"}
 
 
-def _desired_canonical(d: Desired, live: dict[str, Any] | None,
-                       record: ownership.Ownership | None) -> dict[str, Any]:
+def _desired_canonical(
+    d: Desired, live: dict[str, Any] | None, record: ownership.Ownership | None
+) -> dict[str, Any]:
     triggers = copy.deepcopy(d.triggers)
     live_triggers = (live or {}).get("triggers") or {}
     for trigger_name, text in d.durations.items():
@@ -133,16 +156,16 @@ def _desired_canonical(d: Desired, live: dict[str, Any] | None,
     return normalize.routine(d.description, d.enabled, triggers, d.action)
 
 
-def _keeps_timing(earlier: dict[str, Any], record: ownership.Ownership | None,
-                  text: str) -> bool:
+def _keeps_timing(earlier: dict[str, Any], record: ownership.Ownership | None, text: str) -> bool:
     """A duration timer keeps its first timing while its text is unchanged (never re-timed)."""
     if earlier.get("type") != "timer":
         return False
     return record is not None and record.at == text and isinstance(earlier.get("at"), int)
 
 
-def _respect_ignored(after: dict[str, Any], before: dict[str, Any],
-                     patterns: Iterable[Pattern]) -> dict[str, Any]:
+def _respect_ignored(
+    after: dict[str, Any], before: dict[str, Any], patterns: Iterable[Pattern]
+) -> dict[str, Any]:
     """``after`` with every ignored field set to its live value (so apply never reverts it)."""
     result = copy.deepcopy(after)
     for pattern in patterns:
@@ -179,21 +202,38 @@ def _walk(data: Any, path: tuple[Any, ...]) -> Any:
 def _record(d: Desired, stack: str) -> ownership.Ownership:
     durations = list(d.durations.values())
     return ownership.Ownership(
-        stack=stack, name=d.name, protect=d.protect, auth=d.authorization or "agent",
+        stack=stack,
+        name=d.name,
+        protect=d.protect,
+        auth=d.authorization or "agent",
         at=durations[0] if durations else None,
     )
 
 
-def _decide(d: Desired, *, before: dict[str, Any], after: dict[str, Any],
-            kept: list[FieldDiff], old: ownership.Ownership | None,
-            new: ownership.Ownership) -> Change:
-    change = Change(name=d.name, action=Action.NOOP, reason="in sync",
-                    before=redact(before, d.sensitive), after=redact(after, d.sensitive),
-                    diff=[_redact_diff(x, d.sensitive) for x in kept], source=d.source)
+def _decide(
+    d: Desired,
+    *,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    kept: list[FieldDiff],
+    old: ownership.Ownership | None,
+    new: ownership.Ownership,
+) -> Change:
+    change = Change(
+        name=d.name,
+        action=Action.NOOP,
+        reason="in sync",
+        before=redact(before, d.sensitive),
+        after=redact(after, d.sensitive),
+        diff=[_redact_diff(x, d.sensitive) for x in kept],
+        source=d.source,
+    )
     if old is not None and old.name == d.name and old.auth != new.auth:
         change.action = Action.REPLACE
-        change.reason = (f"authorization changes from {old.auth} to {new.auth}; the service "
-                         "honours it only at creation, so the routine is deleted and re-created")
+        change.reason = (
+            f"authorization changes from {old.auth} to {new.auth}; the service "
+            "honours it only at creation, so the routine is deleted and re-created"
+        )
         change.diff.append(FieldDiff(("authorization", "identity"), old.auth, new.auth))
         return change
     record_diffs = _record_diffs(old, new)
@@ -205,8 +245,10 @@ def _decide(d: Desired, *, before: dict[str, Any], after: dict[str, Any],
     elif not record_diffs and [x.path for x in kept] == [("enabled",)]:
         enable = bool(after["enabled"])
         change.action = Action.ENABLE if enable else Action.DISABLE
-        change.reason = f"{'disabled' if enable else 'enabled'} in the project, " \
-                        f"{'enabled' if enable else 'disabled'} in git"
+        change.reason = (
+            f"{'disabled' if enable else 'enabled'} in the project, "
+            f"{'enabled' if enable else 'disabled'} in git"
+        )
     else:
         change.action = Action.UPDATE
         change.reason = _update_reason(kept, record_diffs)
@@ -231,8 +273,14 @@ def _record_diffs(old: ownership.Ownership | None, new: ownership.Ownership) -> 
     found: list[FieldDiff] = []
     if _adopting(old, new):
         owner = None if old is None else f"{old.stack}/{old.name}"
-        found.append(FieldDiff(("reconcile", "owner"), owner, f"{new.stack}/{new.name}",
-                               before_present=old is not None))
+        found.append(
+            FieldDiff(
+                ("reconcile", "owner"),
+                owner,
+                f"{new.stack}/{new.name}",
+                before_present=old is not None,
+            )
+        )
     elif old is not None and old.protect != new.protect:
         found.append(FieldDiff(("reconcile", "protect"), old.protect, new.protect))
     elif old is not None and old.at != new.at:
@@ -253,9 +301,13 @@ def _update_reason(kept: list[FieldDiff], record_diffs: list[FieldDiff]) -> str:
 def _redact_diff(item: FieldDiff, patterns: tuple[Pattern, ...]) -> FieldDiff:
     if not patterns:
         return item
-    return FieldDiff(item.path, redact(item.before, patterns, item.path),
-                     redact(item.after, patterns, item.path),
-                     item.before_present, item.after_present)
+    return FieldDiff(
+        item.path,
+        redact(item.before, patterns, item.path),
+        redact(item.after, patterns, item.path),
+        item.before_present,
+        item.after_present,
+    )
 
 
 def _body(d: Desired, canonical: dict[str, Any], record: ownership.Ownership) -> dict[str, Any]:
@@ -273,8 +325,13 @@ def _body(d: Desired, canonical: dict[str, Any], record: ownership.Ownership) ->
 # --- undeclared routines -----------------------------------------------------------------------
 
 
-def _plan_undeclared(undeclared: list[dict[str, Any]], live_by_name: dict[str, dict[str, Any]],
-                     declared: int, options: PlanOptions, plan: Plan) -> None:
+def _plan_undeclared(
+    undeclared: list[dict[str, Any]],
+    live_by_name: dict[str, dict[str, Any]],
+    declared: int,
+    options: PlanOptions,
+    plan: Plan,
+) -> None:
     candidates: list[Candidate] = []
     for live in undeclared:
         name = str(live.get("name"))
@@ -284,10 +341,18 @@ def _plan_undeclared(undeclared: list[dict[str, Any]], live_by_name: dict[str, d
             candidates.append(Candidate(name, record.protect))
         else:
             plan.unmanaged.append(_unmanaged(name, record))
-    owned = sum(1 for r in live_by_name.values()
-                if _owned(normalize.live(r)[1], str(r.get("name")), options.stack))
-    verdict = judge(candidates, prune=options.prune, declared=declared, owned=owned,
-                    max_deletes=options.max_deletes)
+    owned = sum(
+        1
+        for r in live_by_name.values()
+        if _owned(normalize.live(r)[1], str(r.get("name")), options.stack)
+    )
+    verdict = judge(
+        candidates,
+        prune=options.prune,
+        declared=declared,
+        owned=owned,
+        max_deletes=options.max_deletes,
+    )
     for name in verdict.delete:
         plan.changes.append(_delete(live_by_name[name]))
     plan.blocked.extend(BlockedDelete(name, why) for name, why in verdict.blocked)
@@ -302,13 +367,18 @@ def _unmanaged(name: str, record: ownership.Ownership | None) -> Unmanaged:
     if record is None:
         return Unmanaged(name, "created outside the reconciler")
     if record.name != name:
-        return Unmanaged(name, f"a copy of '{record.name}' (its ownership record names another "
-                               "routine)")
+        return Unmanaged(
+            name, f"a copy of '{record.name}' (its ownership record names another routine)"
+        )
     return Unmanaged(name, f"owned by stack '{record.stack}'", owner=record.stack)
 
 
 def _delete(live: dict[str, Any]) -> Change:
     before, _ = normalize.live(live)
-    return Change(name=str(live.get("name")), action=Action.DELETE,
-                  reason="no longer declared in git (prune)",
-                  before=redact(before, UNDECLARED_SENSITIVE), fingerprint=fingerprint(live))
+    return Change(
+        name=str(live.get("name")),
+        action=Action.DELETE,
+        reason="no longer declared in git (prune)",
+        before=redact(before, UNDECLARED_SENSITIVE),
+        fingerprint=fingerprint(live),
+    )

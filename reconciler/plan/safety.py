@@ -50,16 +50,28 @@ def judge(
     if not prune:
         return _block_all(candidates, "no longer declared in git; run with --prune to delete it")
     if declared == 0:
-        return _block_all(candidates, "the manifests declare zero routines, and an empty source "
-                          "never prunes (a wrong path or a failed checkout looks the same)")
-    blocked = [(c.name, "protected (reconcile.protect: true); set protect: false and apply "
-                "before removing it from git") for c in candidates if c.protected]
+        return _block_all(
+            candidates,
+            "the manifests declare zero routines, and an empty source "
+            "never prunes (a wrong path or a failed checkout looks the same)",
+        )
+    blocked = [
+        (
+            c.name,
+            "protected (reconcile.protect: true); set protect: false and apply "
+            "before removing it from git",
+        )
+        for c in candidates
+        if c.protected
+    ]
     deletable = [c.name for c in candidates if not c.protected]
     limit = default_max_deletes(owned) if max_deletes is None else max_deletes
     if len(deletable) > limit:
         origin = "--max-deletes" if max_deletes is not None else _DEFAULT_RULE
-        why = (f"{len(deletable)} deletes exceed the limit of {limit} ({origin}); "
-               f"re-run with --max-deletes {len(deletable)} if this is intended")
+        why = (
+            f"{len(deletable)} deletes exceed the limit of {limit} ({origin}); "
+            f"re-run with --max-deletes {len(deletable)} if this is intended"
+        )
         return Verdict([], blocked + [(name, why) for name in deletable])
     return Verdict(deletable, blocked)
 

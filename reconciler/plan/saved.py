@@ -62,8 +62,9 @@ def load(text: str, source: str) -> SavedPlan:
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise SavedPlanError(f"{source} is not a saved plan (write one with plan --out FILE)")
     if doc.get("checksum") != _checksum(doc):
-        raise SavedPlanError(f"{source} was modified after it was written (checksum mismatch); "
-                             "make a new plan")
+        raise SavedPlanError(
+            f"{source} was modified after it was written (checksum mismatch); make a new plan"
+        )
     try:
         plan = plan_from_json(doc)
         for item, change in zip(doc["changes"], plan.changes, strict=True):

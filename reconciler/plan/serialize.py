@@ -29,8 +29,11 @@ def change_to_json(change: Change) -> dict[str, Any]:
     if change.ignored:
         result["ignored_differences"] = [d.to_json() for d in change.ignored]
     if change.source is not None:
-        result["source"] = {"file": change.source.file, "line": change.source.line,
-                            "col": change.source.col}
+        result["source"] = {
+            "file": change.source.file,
+            "line": change.source.line,
+            "col": change.source.col,
+        }
     return result
 
 
@@ -39,28 +42,38 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     counts = plan.counts()
     return {
         "format_version": FORMAT_VERSION,
-        "target": {"endpoint": plan.target, "stack": plan.stack},
+        "target": {"endpoint": plan.target, "stack": plan.stack, "environment": plan.environment},
         "manifest_digest": plan.manifest_digest,
         "prune": plan.prune,
         "summary": {
-            "create": counts["create"], "update": counts["update"],
-            "replace": counts["replace"], "enable": counts["enable"],
-            "disable": counts["disable"], "delete": counts["delete"],
-            "no_op": counts["no-op"], "unmanaged": len(plan.unmanaged),
+            "create": counts["create"],
+            "update": counts["update"],
+            "replace": counts["replace"],
+            "enable": counts["enable"],
+            "disable": counts["disable"],
+            "delete": counts["delete"],
+            "no_op": counts["no-op"],
+            "unmanaged": len(plan.unmanaged),
             "blocked_deletes": len(plan.blocked),
         },
         "has_changes": plan.has_changes,
         "changes": [change_to_json(c) for c in plan.changes],
-        "unmanaged": [{"name": u.name, "reason": u.reason, "owner": u.owner}
-                      for u in plan.unmanaged],
+        "unmanaged": [
+            {"name": u.name, "reason": u.reason, "owner": u.owner} for u in plan.unmanaged
+        ],
         "blocked_deletes": [{"name": b.name, "reason": b.reason} for b in plan.blocked],
         "diagnostics": [d.to_json() for d in plan.diagnostics],
     }
 
 
 def _diff_from_json(item: dict[str, Any]) -> FieldDiff:
-    return FieldDiff((str(item["path"]),), item.get("before"), item.get("after"),
-                     not item.get("before_absent", False), not item.get("after_absent", False))
+    return FieldDiff(
+        (str(item["path"]),),
+        item.get("before"),
+        item.get("after"),
+        not item.get("before_absent", False),
+        not item.get("after_absent", False),
+    )
 
 
 def change_from_json(item: dict[str, Any]) -> Change:
@@ -69,8 +82,11 @@ def change_from_json(item: dict[str, Any]) -> Change:
     action = Action.REPLACE if steps == ["delete", "create"] else Action(steps[0])
     source = item.get("source")
     return Change(
-        name=str(item["name"]), action=action, reason=str(item.get("reason", "")),
-        before=item.get("before"), after=item.get("after"),
+        name=str(item["name"]),
+        action=action,
+        reason=str(item.get("reason", "")),
+        before=item.get("before"),
+        after=item.get("after"),
         diff=[_diff_from_json(d) for d in item.get("diff", [])],
         ignored=[_diff_from_json(d) for d in item.get("ignored_differences", [])],
         source=Source(source["file"], source["line"], source["col"]) if source else None,
@@ -80,8 +96,13 @@ def change_from_json(item: dict[str, Any]) -> Change:
 def plan_from_json(doc: dict[str, Any]) -> Plan:
     """A plan read back from its document."""
     target = doc["target"]
-    plan = Plan(stack=str(target["stack"]), target=str(target["endpoint"]),
-                manifest_digest=str(doc.get("manifest_digest", "")), prune=bool(doc["prune"]))
+    plan = Plan(
+        stack=str(target["stack"]),
+        target=str(target["endpoint"]),
+        manifest_digest=str(doc.get("manifest_digest", "")),
+        prune=bool(doc["prune"]),
+        environment=target.get("environment"),
+    )
     plan.changes = [change_from_json(c) for c in doc["changes"]]
     plan.unmanaged = [Unmanaged(u["name"], u["reason"], u.get("owner")) for u in doc["unmanaged"]]
     plan.blocked = [BlockedDelete(b["name"], b["reason"]) for b in doc["blocked_deletes"]]

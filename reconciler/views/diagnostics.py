@@ -26,8 +26,12 @@ def _escape_property(text: str) -> str:
 def annotation(item: Diagnostic) -> str:
     """A GitHub Actions workflow command (``::error file=...,line=...::message``)."""
     props = []
-    for key, value in (("file", item.file), ("line", item.line), ("col", item.col),
-                       ("title", item.field)):
+    for key, value in (
+        ("file", item.file),
+        ("line", item.line),
+        ("col", item.col),
+        ("title", item.field),
+    ):
         if value is not None:
             props.append(f"{key}={_escape_property(str(value))}")
     level = "error" if item.severity == "error" else "warning"

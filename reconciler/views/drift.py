@@ -23,8 +23,12 @@ GROUPS = (
     ("ignored", "Ignored differences (reported, not drift)"),
 )
 _BY_ACTION = {
-    Action.UPDATE: "changed", Action.REPLACE: "changed", Action.DISABLE: "enabled",
-    Action.ENABLE: "disabled", Action.CREATE: "missing", Action.DELETE: "orphaned",
+    Action.UPDATE: "changed",
+    Action.REPLACE: "changed",
+    Action.DISABLE: "enabled",
+    Action.ENABLE: "disabled",
+    Action.CREATE: "missing",
+    Action.DELETE: "orphaned",
 }
 
 

@@ -25,8 +25,9 @@ from reconciler.views import plan_markdown, plan_text
 
 
 def _console(stream: Any) -> Console:
-    return Console(file=stream, soft_wrap=True, highlight=False,
-                   no_color=bool(os.environ.get("NO_COLOR")))
+    return Console(
+        file=stream, soft_wrap=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR"))
+    )
 
 
 class Output:
@@ -79,8 +80,13 @@ class Output:
         """One apply result as it completes."""
         style = {"ok": "green", "failed": "red", "skipped": "yellow"}[item.status]
         note = f": {item.message}" if item.message else ""
-        self.human.print(Text(f"  {item.status:<7} {item.action.value:<8} {item.name} "
-                              f"({item.seconds:.1f}s){note}", style=style))
+        self.human.print(
+            Text(
+                f"  {item.status:<7} {item.action.value:<8} {item.name} "
+                f"({item.seconds:.1f}s){note}",
+                style=style,
+            )
+        )
 
     def apply_summary(self, result: ApplyResult) -> None:
         """The closing line of apply (and the JSON result document with --output json)."""
@@ -88,9 +94,11 @@ class Output:
         for item in result.results:
             if item.status == "ok":
                 done[item.action.value] += 1
-        line = (f"Apply {'complete' if result.ok else 'finished with errors'}: "
-                f"{done['create']} created, {done['update']} updated, {done['replace']} "
-                f"replaced, {done['enable'] + done['disable']} enabled/disabled, "
-                f"{done['delete']} deleted, {result.count('failed')} failed, "
-                f"{result.count('skipped')} skipped.")
+        line = (
+            f"Apply {'complete' if result.ok else 'finished with errors'}: "
+            f"{done['create']} created, {done['update']} updated, {done['replace']} "
+            f"replaced, {done['enable'] + done['disable']} enabled/disabled, "
+            f"{done['delete']} deleted, {result.count('failed')} failed, "
+            f"{result.count('skipped')} skipped."
+        )
         self.human.print(Text(line, style="bold" if result.ok else "bold red"))

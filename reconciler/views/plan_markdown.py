@@ -30,14 +30,19 @@ def _code(text: str) -> str:
 
 def summary_table(plans: list[tuple[str, Plan]]) -> list[str]:
     """A row per environment: counts, unmanaged, blocked, and the closing sentence."""
-    lines = ["| environment | target | create | update | replace | delete | unmanaged | "
-             "blocked deletes |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| environment | target | create | update | replace | delete | unmanaged | "
+        "blocked deletes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for env, plan in plans:
         c = plan.counts()
         updates = c["update"] + c["enable"] + c["disable"]
-        lines.append(f"| {_cell(env)} | {_code(plan.target)} | {c['create']} | {updates} | "
-                     f"{c['replace']} | {c['delete']} | {len(plan.unmanaged)} | "
-                     f"{len(plan.blocked)} |")
+        lines.append(
+            f"| {_cell(env)} | {_code(plan.target)} | {c['create']} | {updates} | "
+            f"{c['replace']} | {c['delete']} | {len(plan.unmanaged)} | "
+            f"{len(plan.blocked)} |"
+        )
     return lines
 
 
@@ -47,16 +52,19 @@ def change_block(change: Change) -> str:
     title = f"{symbol} <b>{html.escape(change.action.value)}</b> {_code(change.name)}"
     rows = ["| field | before | after |", "|---|---|---|"]
     if change.action is Action.CREATE:
-        rows += [f"| {_code(p)} | | {_code(show_field(p, v))} |"
-                 for p, v in leaves(change.after or {})]
+        rows += [
+            f"| {_code(p)} | | {_code(show_field(p, v))} |" for p, v in leaves(change.after or {})
+        ]
     else:
         rows += [_diff_row(d.dotted, d) for d in change.diff]
     rows += [_diff_row(f"{d.dotted} (ignored)", d) for d in change.ignored]
     source = change.source
     where = f"Declared in {_code(f'{source.file}:{source.line}')}\n\n" if source else ""
     body = "\n".join(rows) if len(rows) > 2 else "_no field changes_"
-    return (f"<details><summary>{title}: {_cell(change.reason)}</summary>\n\n"
-            f"{where}{body}\n\n</details>")
+    return (
+        f"<details><summary>{title}: {_cell(change.reason)}</summary>\n\n"
+        f"{where}{body}\n\n</details>"
+    )
 
 
 def _diff_row(label: str, diff: FieldDiff) -> str:
@@ -76,15 +84,20 @@ def _environment(env: str, plan: Plan) -> list[str]:
     return parts
 
 
-def render(plans: list[tuple[str, Plan]], artifact_hint: str = "the plan JSON artifact",
-           limit: int = COMMENT_LIMIT) -> str:
+def render(
+    plans: list[tuple[str, Plan]],
+    artifact_hint: str = "the plan JSON artifact",
+    limit: int = COMMENT_LIMIT,
+) -> str:
     """The whole markdown document, truncated to ``limit`` characters with a pointer."""
     head = [MARKER, "## Reconciler plan", "", *summary_table(plans), ""]
     text = "\n".join(head)
     for env, plan in plans:
         for part in _environment(env, plan):
             if len(text) + len(part) + _RESERVE > limit:
-                return text + (f"\n\n> **Truncated**: the plan is too long for a comment. "
-                               f"The full plan is in {artifact_hint}.\n")
+                return text + (
+                    f"\n\n> **Truncated**: the plan is too long for a comment. "
+                    f"The full plan is in {artifact_hint}.\n"
+                )
             text += "\n" + part + "\n"
     return text

@@ -17,8 +17,9 @@ SYMBOLS = {
     Action.DISABLE: ("<", "cyan"),
     Action.NOOP: ("=", "dim"),
 }
-LEGEND = ("Legend: + create, ~ update, ! replace (delete, then create), - delete, "
-          "> enable, < disable")
+LEGEND = (
+    "Legend: + create, ~ update, ! replace (delete, then create), - delete, > enable, < disable"
+)
 
 
 def header(console: Console, target: str, stack: str, origin: str) -> None:
@@ -39,8 +40,10 @@ def closing_line(plan: Plan) -> str:
         return "No changes. The project matches the manifests."
     c = plan.counts()
     updates = c["update"] + c["enable"] + c["disable"]
-    return (f"Plan: {c['create']} to create, {updates} to update, {c['replace']} to replace, "
-            f"{c['delete']} to delete.")
+    return (
+        f"Plan: {c['create']} to create, {updates} to update, {c['replace']} to replace, "
+        f"{c['delete']} to delete."
+    )
 
 
 def _change_line(change: Change) -> Text:
@@ -54,12 +57,18 @@ def _change_line(change: Change) -> Text:
 
 def _details(change: Change) -> list[Text]:
     if change.action is Action.CREATE:
-        return [Text(f"      + {path}: {show_field(path, value)}", style="green")
-                for path, value in leaves(change.after or {})]
-    lines = [Text("      ~ {}: {} => {}".format(d.dotted, *diff_values(d)), style="yellow")
-             for d in change.diff]
-    lines += [Text("      (ignored) {}: {} => {}".format(d.dotted, *diff_values(d)), style="dim")
-              for d in change.ignored]
+        return [
+            Text(f"      + {path}: {show_field(path, value)}", style="green")
+            for path, value in leaves(change.after or {})
+        ]
+    lines = [
+        Text("      ~ {}: {} => {}".format(d.dotted, *diff_values(d)), style="yellow")
+        for d in change.diff
+    ]
+    lines += [
+        Text("      (ignored) {}: {} => {}".format(d.dotted, *diff_values(d)), style="dim")
+        for d in change.ignored
+    ]
     return lines
 
 

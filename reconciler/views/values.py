@@ -30,8 +30,10 @@ def show_field(path: str, value: Any, present: bool = True) -> str:
 
 def diff_values(diff: FieldDiff) -> tuple[str, str]:
     """The shown (before, after) of one field difference."""
-    return (show_field(diff.dotted, diff.before, diff.before_present),
-            show_field(diff.dotted, diff.after, diff.after_present))
+    return (
+        show_field(diff.dotted, diff.before, diff.before_present),
+        show_field(diff.dotted, diff.after, diff.after_present),
+    )
 
 
 def leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -1,0 +1,157 @@
+"""``reconciler emulator``: serve the Foundry Routines REST contract over a local SQLite file.
+
+Prints one line (``Emulator listening on ...``) when ready, then serves until Ctrl-C or SIGTERM
+and exits 0. Point the SDK or ``--endpoint`` at the printed project endpoint.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import click
+
+from reconciler.diagnostics import ReconcilerError
+from reconciler.emulator.clock import EmulatedClock
+from reconciler.emulator.faults import FaultConfig
+from reconciler.emulator.server import Emulator
+from reconciler.live.endpoint import is_loopback
+from reconciler.live.store import StoreError
+
+_RATE = click.FloatRange(0.0, 1.0)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to bind (0 = any free port).",
+)
+@click.option(
+    "--db",
+    default=".reconciler/emulator.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite file holding the routines.",
+)
+@click.option("--token", default=None, help="Require exactly this bearer token (default: any).")
+@click.option(
+    "--latency-ms",
+    default=0.0,
+    type=click.FloatRange(0, 600_000),
+    help="Added latency per request, in milliseconds.",
+)
+@click.option("--rate-429", default=0.0, type=_RATE, help="Share of requests answered 429.")
+@click.option("--rate-500", default=0.0, type=_RATE, help="Share of requests answered 500.")
+@click.option("--rate-503", default=0.0, type=_RATE, help="Share of requests answered 503.")
+@click.option(
+    "--drop-rate",
+    default=0.0,
+    type=_RATE,
+    help="Share of requests whose connection is dropped without an answer.",
+)
+@click.option(
+    "--drop-mode",
+    default="before",
+    type=click.Choice(["before", "after"]),
+    show_default=True,
+    help="Drop before processing, or after the write committed.",
+)
+@click.option(
+    "--retry-after",
+    default=1,
+    type=click.IntRange(0),
+    show_default=True,
+    help="Retry-After seconds on 429/503 answers.",
+)
+@click.option(
+    "--clock-speed",
+    default=1.0,
+    type=click.FloatRange(0),
+    show_default=True,
+    help="Emulated seconds per real second (60 = a minute per second).",
+)
+@click.option("--seed", default=None, type=int, help="Seed for the random fault rates.")
+@click.option("--verbose", is_flag=True, help="Log one line per request to stderr.")
+def emulator(
+    *,
+    host: str,
+    port: int,
+    db: str,
+    token: str | None,
+    latency_ms: float,
+    rate_429: float,
+    rate_500: float,
+    rate_503: float,
+    drop_rate: float,
+    drop_mode: str,
+    retry_after: int,
+    clock_speed: float,
+    seed: int | None,
+    verbose: bool,
+) -> None:
+    """Serve the Foundry Routines REST API locally (like Azurite for storage).
+
+    The real azure-ai-projects SDK works against it: use the printed project endpoint and pass
+    enforce_https=False per call (plain http on a loopback address).
+    """
+    try:
+        faults = FaultConfig(
+            latency_ms=latency_ms,
+            rate_429=rate_429,
+            rate_500=rate_500,
+            rate_503=rate_503,
+            drop_rate=drop_rate,
+            drop_mode="after" if drop_mode == "after" else "before",
+            retry_after=retry_after,
+            seed=seed,
+        )
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+    if not is_loopback(host):
+        click.echo(
+            f"warning: binding {host}: the emulator accepts any bearer token"
+            f"{'' if token else ' (set --token)'} and serves plain http; keep it off "
+            "untrusted networks",
+            err=True,
+        )
+    server = Emulator(
+        db,
+        host=host,
+        port=port,
+        token=token,
+        faults=faults,
+        clock=EmulatedClock(speed=clock_speed),
+        verbose=verbose,
+    )
+    _serve(server)
+
+
+def _serve(server: Emulator) -> None:
+    """Start, print the listening line, wait for SIGINT/SIGTERM, stop."""
+    try:
+        server.start()
+    except StoreError as err:
+        raise ReconcilerError(str(err)) from None
+    except OSError as err:
+        raise ReconcilerError(
+            f"cannot listen on {server.host}:{server.port}: {err.strerror or err}"
+        ) from None
+    stopping = threading.Event()
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        click.echo(f"Emulator listening on {server.url} (project endpoint: {server.endpoint()})")
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.stop()

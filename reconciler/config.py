@@ -1,0 +1,249 @@
+"""``reconciler.yaml``: the stack, its environments, and how each one is planned.
+
+Example::
+
+    stack: routines-platform          # the ownership scope
+    manifests: [manifests]            # shared base, relative to this file
+    variables: {OPS_AGENT: ops-agent} # for ${VAR} in manifests
+    prune: {enabled: true}            # default for every environment
+    environments:
+      dev:
+        endpoint: ${DEV_PROJECT_ENDPOINT}
+        manifests: [environments/dev] # added to the shared base
+        variables: {OPS_AGENT: ops-agent-dev}
+        ignore_differences: [/enabled]
+      prod:
+        endpoint: https://contoso.services.ai.azure.com/api/projects/prod
+        prune: {enabled: true, max_deletes: 3}
+
+Merge rules: an environment's manifests are the shared paths plus its own; a routine declared
+twice is an error (never a silent override).  Variables: ``--var`` wins, then the environment's
+``variables``, then the shared ``variables``, then the process environment.  An environment's
+``prune``, ``ignore_differences`` and ``endpoint`` replace/extend the shared ones as documented
+on each field.  A named environment whose endpoint does not resolve is an error: there is no
+fall-back to the local project.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from reconciler.contract.models import WireModel
+from reconciler.contract.schema_errors import problems
+from reconciler.diagnostics import Diagnostic, ReconcilerError, error
+from reconciler.manifest.interpolate import interpolate
+from reconciler.manifest.sources import read_text
+from reconciler.manifest.yamlsafe import Mark, YamlProblem, load_documents
+from reconciler.plan.ownership import check_stack_name
+from reconciler.pointers import dotted
+
+CONFIG_FILE = "reconciler.yaml"
+Scalar = str | int | float | bool
+
+
+class PruneSettings(WireModel):
+    """Whether apply deletes routines this stack owns that git no longer declares."""
+
+    enabled: bool = Field(default=False, description="Prune on apply (like --prune).")
+    max_deletes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Most deletes one apply may make (default: the smaller of 10 and 25% of "
+        "the routines this stack owns).",
+    )
+
+
+class EnvironmentConfig(WireModel):
+    """One target project."""
+
+    endpoint: str = Field(description="Project endpoint; ${VAR} allowed (e.g. a CI variable).")
+    manifests: list[str] = Field(
+        default_factory=list, description="Paths added to the shared manifests."
+    )
+    variables: dict[str, Scalar] = Field(
+        default_factory=dict, description="Override the shared variables."
+    )
+    prune: PruneSettings | None = Field(
+        default=None, description="Replaces the shared prune settings."
+    )
+    ignore_differences: list[str] = Field(
+        default_factory=list,
+        description="JSON pointers added to the shared ones; differences there are reported "
+        "but are not drift and are never reverted (like Argo CD's "
+        "ignoreDifferences).",
+    )
+
+
+class ProjectConfig(WireModel):
+    """The whole ``reconciler.yaml``."""
+
+    stack: str = Field(default="default", description="Ownership scope (1-32 characters).")
+    manifests: list[str] = Field(
+        default_factory=lambda: ["manifests"],
+        description="Shared manifest paths, relative to this file.",
+    )
+    variables: dict[str, Scalar] = Field(default_factory=dict)
+    prune: PruneSettings = Field(default_factory=PruneSettings)
+    ignore_differences: list[str] = Field(default_factory=list)
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a command needs from the configuration for one environment (or none)."""
+
+    stack: str
+    paths: tuple[str, ...]
+    variables: dict[str, str]
+    prune: bool
+    max_deletes: int | None
+    ignore: tuple[str, ...]
+    endpoint: tuple[str, str] | None = None
+    environment: str | None = None
+
+
+@dataclass
+class LoadedConfig:
+    """A parsed configuration file and where it lives."""
+
+    path: str
+    config: ProjectConfig
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def base(self) -> Path:
+        """The folder paths in the file are relative to."""
+        return Path(self.path).parent
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of ``reconciler.yaml``."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:reconciler:schema:config:v1",
+        **ProjectConfig.model_json_schema(),
+        "title": "reconciler.yaml",
+    }
+
+
+def find(explicit: str | None) -> str | None:
+    """``--config`` when given (it must exist), else ./reconciler.yaml when present."""
+    if explicit:
+        if not os.path.isfile(explicit):
+            raise ReconcilerError(f"configuration file {explicit} does not exist")
+        return explicit
+    return CONFIG_FILE if os.path.isfile(CONFIG_FILE) else None
+
+
+def load(path: str) -> LoadedConfig:
+    """Parse and check a configuration file; problems are located diagnostics."""
+    from jsonschema import Draft202012Validator  # noqa: PLC0415 - only when a config exists
+
+    source, problem = read_text(path)
+    if problem is not None or source is None:
+        raise ReconcilerError(problem.render() if problem else f"cannot read {path}")
+    try:
+        documents = load_documents(source.text)
+    except YamlProblem as err:
+        mark = err.mark or Mark(1, 1)
+        raise ReconcilerError(f"{path}:{mark.line}:{mark.col}: {err.message}") from None
+    if len(documents) != 1:
+        raise ReconcilerError(f"{path}: expected exactly one YAML document")
+    doc = documents[0]
+    found = [
+        error(
+            p.message,
+            file=path,
+            **_where(doc.mark_of(p.path, key=p.at_key)),
+            field=dotted(p.path) or None,
+        )
+        for p in problems(Draft202012Validator(config_schema()), doc.data)
+    ]
+    found += [error(p.message, file=path, **_where(p.mark or doc.start)) for p in doc.problems]
+    if found:
+        return LoadedConfig(path, ProjectConfig(), found)
+    config = ProjectConfig.model_validate(doc.data)
+    stack_problem = check_stack_name(config.stack)
+    if stack_problem:
+        mark = doc.mark_of(("stack",))
+        found.append(error(stack_problem, file=path, **_where(mark), field="stack"))
+    return LoadedConfig(path, config, found)
+
+
+def _where(mark: Mark) -> dict[str, int]:
+    return {"line": mark.line, "col": mark.col}
+
+
+def resolve(loaded: LoadedConfig | None, env: str | None, environ: Mapping[str, str]) -> Resolved:
+    """Settings for ``env`` (or the shared ones when ``env`` is None)."""
+    if loaded is None:
+        if env:
+            raise ReconcilerError(
+                f"--env {env} needs a configuration file ({CONFIG_FILE} in "
+                "the current folder, or --config PATH)"
+            )
+        return Resolved("default", (), {}, False, None, ())
+    config = loaded.config
+    shared = _strings(config.variables)
+    if env is None:
+        return Resolved(
+            config.stack,
+            _paths(loaded, config.manifests),
+            shared,
+            config.prune.enabled,
+            config.prune.max_deletes,
+            tuple(config.ignore_differences),
+        )
+    return _resolve_env(loaded, env, shared, environ)
+
+
+def _resolve_env(
+    loaded: LoadedConfig, env: str, shared: dict[str, str], environ: Mapping[str, str]
+) -> Resolved:
+    config = loaded.config
+    if env not in config.environments:
+        names = ", ".join(sorted(config.environments)) or "none are defined"
+        raise ReconcilerError(f"environment {env!r} is not in {loaded.path} ({names})")
+    chosen = config.environments[env]
+    variables = {**shared, **_strings(chosen.variables)}
+    prune = chosen.prune or config.prune
+    endpoint = _endpoint(chosen.endpoint, env, {**environ, **variables}, loaded.path)
+    return Resolved(
+        stack=config.stack,
+        paths=_paths(loaded, [*config.manifests, *chosen.manifests]),
+        variables=variables,
+        prune=prune.enabled,
+        max_deletes=prune.max_deletes,
+        ignore=(*config.ignore_differences, *chosen.ignore_differences),
+        endpoint=(endpoint, f"environment {env} in {loaded.path}"),
+        environment=env,
+    )
+
+
+def _endpoint(text: str, env: str, variables: Mapping[str, str], path: str) -> str:
+    value, missing = interpolate(text, variables)
+    if missing or not str(value).strip():
+        raise ReconcilerError(
+            f"environment {env!r}: endpoint {text!r} does not resolve "
+            f"({missing[0].message.split(':')[0] if missing else 'it is empty'}); "
+            "refusing to fall back to another project",
+            hint=f"set the variable, or fix environments.{env}.endpoint in {path}",
+        )
+    return str(value)
+
+
+def _strings(values: Mapping[str, Scalar]) -> dict[str, str]:
+    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()}
+
+
+def _paths(loaded: LoadedConfig, paths: list[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for item in paths:
+        seen[os.path.normpath(str(loaded.base / item))] = None
+    return tuple(seen)
