@@ -51,7 +51,7 @@ def test_apply_then_plan_says_no_changes(project: dict[str, str]) -> None:
     first = cli(project, "plan", "manifests", "--detailed-exitcode")
     assert first.returncode == 2
     assert first.stdout.startswith("Target: local:")
-    assert "Plan: 9 to create, 0 to update, 0 to replace, 0 to delete." in first.stdout
+    assert "Plan: 11 to create, 0 to update, 0 to replace, 0 to delete." in first.stdout
     applied(project)
     again = cli(project, "plan", "manifests", "--detailed-exitcode")
     assert again.returncode == 0, again.stdout + again.stderr
@@ -143,7 +143,7 @@ def test_empty_source_with_prune_deletes_nothing(project: dict[str, str]) -> Non
     done = cli(project, "apply", str(empty), "--prune", "--auto-approve", "--max-deletes", "100")
     assert done.returncode == 0
     assert "zero routines" in done.stdout
-    assert len(LocalBackend(project["db"]).list_routines()) == 9
+    assert len(LocalBackend(project["db"]).list_routines()) == 11
 
 
 def test_protect_blocks_the_delete(project: dict[str, str]) -> None:
@@ -181,7 +181,7 @@ def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(project) -> None:
     assert cli(project, "plan", "manifests", "--out", str(saved)).returncode == 0
     ok = cli(project, "apply", str(saved))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "9 created" in ok.stdout
+    assert "11 created" in ok.stdout
 
 
 def test_saved_plan_edited_by_hand_is_refused(project: dict[str, str]) -> None:
@@ -289,7 +289,7 @@ def test_markdown_and_json_outputs_keep_stdout_clean(project: dict[str, str]) ->
     assert "Target:" in md.stderr
     doc = plan_json(project)
     assert doc["format_version"] == "1"
-    assert doc["summary"]["create"] == 9
+    assert doc["summary"]["create"] == 11
     assert "(sensitive)" in json.dumps(doc) and "not-a-real-key" not in json.dumps(doc)
 
 

@@ -6,15 +6,15 @@ import sys
 
 import click
 
+from reconciler.config import config_schema
 from reconciler.manifest.schema import manifest_schema, render
 
 
 @click.command()
-@click.argument("which", type=click.Choice(["manifest"]), default="manifest")
+@click.argument("which", type=click.Choice(["manifest", "config"]), default="manifest")
 def schema(which: str) -> None:
-    """Print a JSON Schema (draft 2020-12) for editors and check-jsonschema.
+    """Print a JSON Schema (draft 2020-12): of manifests, or of reconciler.yaml (config).
 
     The same schemas are checked in under schemas/; a test keeps them equal.
     """
-    del which
-    sys.stdout.write(render(manifest_schema()))
+    sys.stdout.write(render(manifest_schema() if which == "manifest" else config_schema()))
