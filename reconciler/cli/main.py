@@ -10,6 +10,7 @@ import click
 from reconciler import __version__
 from reconciler.cli.apply import apply
 from reconciler.cli.drift import drift
+from reconciler.cli.export import export_command
 from reconciler.cli.plan import plan
 from reconciler.cli.schema import schema
 from reconciler.cli.validate import validate
@@ -26,7 +27,7 @@ def cli() -> None:
     """
 
 
-for command in (validate, plan, apply, drift, schema):
+for command in (validate, plan, apply, drift, export_command, schema):
     cli.add_command(command)
 
 

@@ -1,0 +1,82 @@
+"""``reconciler export``: write manifests for the routines in a project."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from reconciler.cli.common import now
+from reconciler.cli.context import build, target_options
+from reconciler.diagnostics import ReconcilerError
+from reconciler.export import dump, export, file_name
+from reconciler.live.base import BackendError
+from reconciler.live.factory import open_backend
+from reconciler.views.output import Output
+
+
+@click.command(name="export")
+@target_options
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write one manifest per routine into this folder (default: print one manifest to stdout).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that already exist in --out.")
+def export_command(
+    *,
+    endpoint: str | None,
+    stack: str | None,
+    cli_vars: tuple[str, ...],
+    env: str | None,
+    config_path: str | None,
+    out_dir: str | None,
+    force: bool,
+) -> None:
+    """Write manifests for the live routines (bootstrap a repository, or adopt a project).
+
+    Exporting from a project this stack manages and planning the result shows no changes;
+    for routines created elsewhere, plan with --adopt to take them over.
+    """
+    ctx = build(
+        paths=("-",),
+        endpoint=endpoint,
+        stack=stack,
+        cli_vars=cli_vars,
+        env=env,
+        config_path=config_path,
+    )
+    out = Output("text" if out_dir else "json")
+    out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
+    backend = open_backend(ctx.endpoint)
+    try:
+        result = export(backend.list_routines(), now())
+    except BackendError as err:
+        raise ReconcilerError(err.message) from None
+    finally:
+        backend.close()
+    for name, reason in result.skipped:
+        out.line(f"skipped {name}: {reason}", "yellow")
+    if out_dir is None:
+        sys.stdout.write(dump(result.routines, ctx.endpoint.display))
+        return
+    written = _write_files(out_dir, result.routines, ctx.endpoint.display, force)
+    out.line(f"Exported {written} routine(s) to {out_dir}.")
+
+
+def _write_files(folder: str, routines: list[dict[str, object]], target: str, force: bool) -> int:
+    os.makedirs(folder, exist_ok=True)
+    paths = [os.path.join(folder, file_name(str(r["name"]))) for r in routines]
+    clashes = [p for p in paths if os.path.exists(p)]
+    if clashes and not force:
+        raise ReconcilerError(
+            f"{clashes[0]} already exists ({len(clashes)} file(s) would be "
+            "overwritten); pass --force or choose another --out"
+        )
+    for path, routine in zip(paths, routines, strict=True):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(dump([routine], target))
+    return len(paths)
