@@ -67,7 +67,7 @@ def to_manifest(routine: WireRoutine) -> dict[str, Any]:
         result["authorization"] = {"identity": record.auth}
     if record is not None and record.protect:
         result["reconcile"] = {"protect": True}
-    return _escape(result)
+    return {key: _escape(value) for key, value in result.items()}
 
 
 def _trigger(trigger: dict[str, Any], record: ownership.Ownership | None) -> dict[str, Any]:
