@@ -180,8 +180,15 @@ def _where(mark: Mark) -> dict[str, int]:
     return {"line": mark.line, "col": mark.col}
 
 
-def resolve(loaded: LoadedConfig | None, env: str | None, environ: Mapping[str, str]) -> Resolved:
-    """Settings for ``env`` (or the shared ones when ``env`` is None)."""
+def resolve(
+    loaded: LoadedConfig | None,
+    env: str | None,
+    environ: Mapping[str, str],
+    *,
+    offline: bool = False,
+) -> Resolved:
+    """Settings for ``env`` (or the shared ones when ``env`` is None); ``offline`` skips the
+    endpoint (for ``validate``, which never connects)."""
     if loaded is None:
         if env:
             raise ReconcilerError(
@@ -200,11 +207,16 @@ def resolve(loaded: LoadedConfig | None, env: str | None, environ: Mapping[str, 
             config.prune.max_deletes,
             tuple(config.ignore_differences),
         )
-    return _resolve_env(loaded, env, shared, environ)
+    return _resolve_env(loaded, env, shared, environ, offline=offline)
 
 
 def _resolve_env(
-    loaded: LoadedConfig, env: str, shared: dict[str, str], environ: Mapping[str, str]
+    loaded: LoadedConfig,
+    env: str,
+    shared: dict[str, str],
+    environ: Mapping[str, str],
+    *,
+    offline: bool,
 ) -> Resolved:
     config = loaded.config
     if env not in config.environments:
@@ -213,7 +225,10 @@ def _resolve_env(
     chosen = config.environments[env]
     variables = {**shared, **_strings(chosen.variables)}
     prune = chosen.prune or config.prune
-    endpoint = _endpoint(chosen.endpoint, env, {**environ, **variables}, loaded.path)
+    endpoint = None
+    if not offline:
+        text = _endpoint(chosen.endpoint, env, {**environ, **variables}, loaded.path)
+        endpoint = (text, f"environment {env} in {loaded.path}")
     return Resolved(
         stack=config.stack,
         paths=_paths(loaded, [*config.manifests, *chosen.manifests]),
@@ -221,7 +236,7 @@ def _resolve_env(
         prune=prune.enabled,
         max_deletes=prune.max_deletes,
         ignore=(*config.ignore_differences, *chosen.ignore_differences),
-        endpoint=(endpoint, f"environment {env} in {loaded.path}"),
+        endpoint=endpoint,
         environment=env,
     )
 

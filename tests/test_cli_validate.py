@@ -102,7 +102,16 @@ def test_undefined_variable_can_be_given_with_var(tmp_path: Path) -> None:
 
 
 def test_usage_error_exits_1_not_2() -> None:
-    done = run_cli("validate")
+    done = run_cli("validate", "--output", "yaml")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("error: ")
+    assert "--help" in done.stderr
+
+
+def test_without_paths_the_configured_manifests_are_validated() -> None:
+    done = run_cli("validate")
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.startswith("Valid: 9 routine(s)")
+    dev = run_cli("validate", "--env", "dev")
+    assert dev.returncode == 0 and dev.stdout.startswith("Valid: 10 routine(s)")

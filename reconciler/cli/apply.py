@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
 
 import click
 
+from reconciler import audit
 from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, apply_plan
-from reconciler.cli.common import OUTPUT_FORMATS, resolve_output
+from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
 from reconciler.cli.context import Context, build, prune_options, target_options
+from reconciler.cli.files import write_json
 from reconciler.cli.planning import compute_plan
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live.base import Backend, BackendError
@@ -41,11 +46,18 @@ from reconciler.views.output import Output
     help="Stop starting changes after this many consecutive failures (0: never).",
 )
 @click.option(
+    "--audit-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write a JSON audit record (commit, actor, run, plan, per-change result) here.",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Choice(OUTPUT_FORMATS),
     default=None,
-    help="text (default), json, markdown, or github (default under GitHub Actions).",
+    help="text (default), json (prints the audit record), markdown, or github (default "
+    "under GitHub Actions).",
 )
 def apply(
     *,
@@ -62,6 +74,7 @@ def apply(
     auto_approve: bool,
     concurrency: int,
     max_failures: int,
+    audit_out: str | None,
     output: str | None,
 ) -> None:
     """Apply the manifests (re-plans, then asks), or a saved plan: 'apply PLANFILE'.
@@ -70,26 +83,28 @@ def apply(
     with --prune. Exit code 0 when every change succeeded, 1 otherwise.
     """
     out = Output(resolve_output(output))
-    if len(paths) == 1 and _is_plan_file(paths[0]):
-        ctx = build(paths=("-",), endpoint=endpoint, stack=stack, cli_vars=cli_vars)
-        plan, backend = _load_saved(paths[0], ctx, out)
+    saved_file = paths[0] if len(paths) == 1 and _is_plan_file(paths[0]) else None
+    ctx = build(
+        paths=() if saved_file else paths,
+        endpoint=endpoint,
+        stack=stack,
+        cli_vars=cli_vars,
+        env=env,
+        config_path=config_path,
+        prune=prune,
+        max_deletes=max_deletes,
+        adopt=adopt,
+        adopt_from=adopt_from,
+        require_paths=saved_file is None,
+    )
+    if saved_file:
+        plan, backend = _load_saved(saved_file, ctx, out)
     else:
-        ctx = build(
-            paths=paths,
-            endpoint=endpoint,
-            stack=stack,
-            cli_vars=cli_vars,
-            env=env,
-            config_path=config_path,
-            prune=prune,
-            max_deletes=max_deletes,
-            adopt=adopt,
-            adopt_from=adopt_from,
-        )
         plan, backend = compute_plan(ctx, out)
-        out.plan(plan)
+        _preview(plan, out)
         if plan.has_changes:
             _confirm(auto_approve, out)
+    started = now()
     try:
         result = apply_plan(
             plan,
@@ -100,7 +115,28 @@ def apply(
         )
     finally:
         backend.close()
+    document = audit.record(
+        plan, result, audit.run_context(os.environ, _git_commit()), started, now()
+    )
+    if audit_out:
+        write_json(audit_out, document)
+    if out.fmt == "json":
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
     _finish(plan, result, out)
+
+
+def _git_commit() -> str | None:
+    """The checked-out commit, for audit records made outside GitHub Actions."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def _is_plan_file(path: str) -> bool:
@@ -146,7 +182,7 @@ def _load_saved(path: str, ctx: Context, out: Output) -> tuple[Plan, Backend]:
             "since the plan was made; nothing was changed",
             hint="make a new plan",
         )
-    out.plan(saved_plan.plan)
+    _preview(saved_plan.plan, out)
     return saved_plan.plan, backend
 
 
@@ -155,6 +191,12 @@ def _check_manifests(saved_plan: saved.SavedPlan) -> None:
         raise saved.SavedPlanError(
             f"the manifests under {', '.join(saved_plan.paths)} changed since the plan was made"
         )
+
+
+def _preview(plan: Plan, out: Output) -> None:
+    """The plan before applying it (with --output json it is part of the audit record)."""
+    if out.fmt != "json":
+        out.plan(plan)
 
 
 def _finish(plan: Plan, result: ApplyResult, out: Output) -> None:

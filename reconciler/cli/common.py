@@ -6,8 +6,6 @@ import os
 import time
 from collections.abc import Mapping
 
-import click
-
 from reconciler.diagnostics import ReconcilerError
 
 OUTPUT_FORMATS = ("text", "json", "markdown", "github")
@@ -42,12 +40,3 @@ def resolve_output(output: str | None) -> str:
     if output:
         return output
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-
-
-var_option = click.option(
-    "--var",
-    "cli_vars",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Set a variable for ${NAME} interpolation (repeatable; overrides the environment).",
-)

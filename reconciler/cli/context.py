@@ -34,8 +34,8 @@ class Context:
         return self.settings.options.stack
 
 
-def target_options(func: F) -> F:
-    """``--env``, ``--config``, ``--endpoint``, ``--stack`` and ``--var``."""
+def config_options(func: F) -> F:
+    """``--env``, ``--config`` and ``--var`` (what even offline commands need)."""
     func = click.option(
         "--config",
         "config_path",
@@ -48,30 +48,36 @@ def target_options(func: F) -> F:
         "env",
         default=None,
         metavar="NAME",
-        help="Environment from the configuration: its endpoint, manifests, "
-        "variables, prune policy and ignore rules.",
+        help="Environment from the configuration: its endpoint, manifests, variables, prune "
+        "policy and ignore rules.",
     )(func)
-    func = click.option(
+    return click.option(
         "--var",
         "cli_vars",
         multiple=True,
         metavar="NAME=VALUE",
-        help="Variable for ${NAME} interpolation (repeatable).",
+        help="Variable for ${NAME} interpolation (repeatable; wins over the configuration and "
+        "the environment).",
     )(func)
+
+
+def target_options(func: F) -> F:
+    """``config_options`` plus ``--endpoint`` and ``--stack``."""
+    func = config_options(func)
     func = click.option(
         "--stack",
         default=None,
         metavar="NAME",
-        help=f"Ownership scope: only routines this stack created are ever "
-        f"updated or pruned (default: {DEFAULT_STACK}).",
+        help=f"Ownership scope: only routines this stack created are ever updated or pruned "
+        f"(default: the configuration's stack, else {DEFAULT_STACK}).",
     )(func)
     return click.option(
         "--endpoint",
         default=None,
         metavar="ENDPOINT",
-        help="local:PATH, https://<account>.services.ai.azure.com/api/projects/"
-        "<project>, or an emulator's http://127.0.0.1:PORT/api/projects/"
-        "<project> (default: $AZURE_AI_PROJECT_ENDPOINT, else "
+        help="local:PATH, https://<account>.services.ai.azure.com/api/projects/<project>, or "
+        "an emulator's http://127.0.0.1:PORT/api/projects/<project> (default: the "
+        "environment's endpoint, else $AZURE_AI_PROJECT_ENDPOINT, else "
         "local:.reconciler/local.db).",
     )(func)
 
@@ -116,6 +122,7 @@ def build(
     max_deletes: int | None = None,
     adopt: bool = False,
     adopt_from: tuple[str, ...] = (),
+    require_paths: bool = True,
 ) -> Context:
     """Resolve flags and the configuration into a Context; ReconcilerError when inconsistent.
 
@@ -127,7 +134,7 @@ def build(
     if problem:
         raise ReconcilerError(problem)
     manifest_paths = paths or resolved.paths
-    if not manifest_paths:
+    if not manifest_paths and require_paths:
         raise ReconcilerError(
             "no manifest paths given",
             hint="pass files or folders, e.g. "
@@ -152,6 +159,20 @@ def build(
         options=options,
     )
     return Context(endpoint=target, settings=settings)
+
+
+def offline_settings(
+    paths: tuple[str, ...], env: str | None, config_path: str | None, cli_vars: tuple[str, ...]
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Manifest paths and variables for commands that never connect (``validate``)."""
+    resolved = config.resolve(_load_config(config_path), env, os.environ, offline=True)
+    chosen = paths or resolved.paths
+    if not chosen:
+        raise ReconcilerError(
+            "no manifest paths given",
+            hint="pass files or folders, e.g. 'reconciler validate manifests/'",
+        )
+    return chosen, variables(cli_vars, resolved.variables)
 
 
 def _load_config(explicit: str | None) -> config.LoadedConfig | None:

@@ -10,8 +10,10 @@ import click
 from reconciler import __version__
 from reconciler.cli.apply import apply
 from reconciler.cli.drift import drift
+from reconciler.cli.emulator import emulator
 from reconciler.cli.export import export_command
 from reconciler.cli.plan import plan
+from reconciler.cli.render import render
 from reconciler.cli.schema import schema
 from reconciler.cli.validate import validate
 from reconciler.diagnostics import ReconcilerError
@@ -27,7 +29,7 @@ def cli() -> None:
     """
 
 
-for command in (validate, plan, apply, drift, export_command, schema):
+for command in (validate, plan, apply, drift, export_command, render, emulator, schema):
     cli.add_command(command)
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from reconciler import __version__
 from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
 from reconciler.cli.context import build, prune_options, target_options
+from reconciler.cli.files import write_json, write_private
 from reconciler.cli.planning import compute_plan
 from reconciler.plan import saved
+from reconciler.plan.serialize import plan_to_json
 from reconciler.views.output import Output
 
 
@@ -25,6 +25,13 @@ from reconciler.views.output import Output
     default=None,
     help="Save the plan (JSON, mode 0600; it holds request bodies: keep it secret). "
     "'reconciler apply FILE' applies exactly this plan.",
+)
+@click.option(
+    "--json-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the plan as JSON (redacted, no request bodies) to this file, e.g. for a "
+    "CI artifact.",
 )
 @click.option(
     "--detailed-exitcode",
@@ -51,6 +58,7 @@ def plan(
     adopt: bool,
     adopt_from: tuple[str, ...],
     out_file: str | None,
+    json_out: str | None,
     detailed_exitcode: bool,
     output: str | None,
 ) -> None:
@@ -71,16 +79,10 @@ def plan(
     result, backend = compute_plan(ctx, out)
     backend.close()
     out.plan(result)
+    if json_out:
+        write_json(json_out, plan_to_json(result))
     if out_file:
-        write_plan_file(out_file, saved.dump(result, list(paths), now(), __version__))
+        text = saved.dump(result, list(ctx.settings.paths), now(), __version__)
+        write_private(out_file, text)
         out.line(f"Saved the plan to {out_file}; apply it with: reconciler apply {out_file}")
     raise SystemExit(2 if detailed_exitcode and result.has_changes else 0)
-
-
-def write_plan_file(path: str, text: str) -> None:
-    """Write ``text`` readable by the owner only (0600), replacing any older file."""
-    if os.path.exists(path):
-        os.unlink(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)

@@ -1,4 +1,4 @@
-"""``reconciler validate PATHS...``: check manifests offline."""
+"""``reconciler validate [PATHS...]``: check manifests offline."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import sys
 
 import click
 
-from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output, var_option, variables
+from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
+from reconciler.cli.context import config_options, offline_settings
 from reconciler.manifest.loader import load
 from reconciler.views import diagnostics as view
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
+@config_options
 @click.option(
     "--output",
     "-o",
@@ -20,14 +22,22 @@ from reconciler.views import diagnostics as view
     default=None,
     help="text (default), json, or github annotations (default under GitHub Actions).",
 )
-@var_option
-def validate(paths: tuple[str, ...], output: str | None, cli_vars: tuple[str, ...]) -> None:
+def validate(
+    *,
+    paths: tuple[str, ...],
+    cli_vars: tuple[str, ...],
+    env: str | None,
+    config_path: str | None,
+    output: str | None,
+) -> None:
     """Check manifests against the schema and the service's rules (no network needed).
 
-    Prints one line per problem as file:line:col: field: message. Exit code 0 when every
-    manifest is valid, 1 otherwise.
+    PATHS default to the manifests of reconciler.yaml (of --env when given). Prints one line
+    per problem as file:line:col: field: message. Exit code 0 when every manifest is valid,
+    1 otherwise.
     """
-    result = load(list(paths), variables=variables(cli_vars), now=now())
+    chosen, values = offline_settings(paths, env, config_path, cli_vars)
+    result = load(list(chosen), variables=values, now=now())
     fmt = resolve_output(output)
     if fmt == "json":
         sys.stdout.write(

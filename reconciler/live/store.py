@@ -169,8 +169,9 @@ class _Desired:
     identity: str
 
 
-def _validate_put(name: str, body: object, now: int,
-                  current_at: Mapping[str, int] | None = None) -> _Desired:
+def _validate_put(
+    name: str, body: object, now: int, current_at: Mapping[str, int] | None = None
+) -> _Desired:
     """Every check of ``PUT /routines/{name}``, in the service's order; raises 400."""
     name_problems = [_detail("name", v.message) for v in check_name(name)]
     if name_problems:
@@ -216,8 +217,11 @@ def _timer_instants(routine: _Routine | None) -> dict[str, int]:
     """Trigger name -> timestamp of the routine's timers (empty for an absent routine)."""
     if routine is None:
         return {}
-    return {name: int(t["at"]) for name, t in routine.triggers.items()
-            if t.get("type") == "timer" and isinstance(t.get("at"), int)}
+    return {
+        name: int(t["at"])
+        for name, t in routine.triggers.items()
+        if t.get("type") == "timer" and isinstance(t.get("at"), int)
+    }
 
 
 def _check_page_args(limit: int | None, order: str) -> int:

@@ -1,0 +1,58 @@
+"""``reconciler render``: one report from the plan JSON files of several environments."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.diagnostics import ReconcilerError
+from reconciler.plan.model import Plan
+from reconciler.plan.serialize import plan_from_json
+from reconciler.views import plan_markdown
+from reconciler.views.output import Output
+
+
+@click.command()
+@click.argument("plan_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["markdown", "text"]),
+    default="markdown",
+    show_default=True,
+    help="markdown (for a pull-request comment) or text.",
+)
+@click.option(
+    "--artifact-hint",
+    default="the plan JSON artifact of this workflow run",
+    show_default=True,
+    help="Where readers find the full plan when the markdown is truncated.",
+)
+def render(*, plan_files: tuple[str, ...], output: str, artifact_hint: str) -> None:
+    """Render plan JSON files (from 'plan --json-out') as one report, a section each.
+
+    The markdown has a summary table with a row per environment and stays under GitHub's
+    65,536-character comment limit.
+    """
+    plans = [_read(path) for path in plan_files]
+    if output == "markdown":
+        sys.stdout.write(plan_markdown.render(plans, artifact_hint))
+        return
+    out = Output("text")
+    for env, plan in plans:
+        out.header(plan.target, f"environment {env}", plan.stack)
+        out.plan(plan, env)
+
+
+def _read(path: str) -> tuple[str, Plan]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        plan = plan_from_json(doc)
+    except OSError as err:
+        raise ReconcilerError(f"cannot read {path}: {err.strerror or err}") from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise ReconcilerError(f"{path} is not a plan JSON document ({err})") from None
+    return plan.environment or Path(path).stem, plan

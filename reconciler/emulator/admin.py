@@ -1,0 +1,127 @@
+"""The ``/_emulator/`` admin API for tests and benchmarks (no auth, no api-version).
+
+``GET /_emulator/health``, ``GET /_emulator/counters``, ``POST /_emulator/counters/reset``,
+``GET``/``PUT /_emulator/faults``, ``GET``/``PUT /_emulator/clock`` (``{"speed": X}``) and
+``POST /_emulator/clock/advance`` (``{"seconds": N}`` -> ``{"now", "fired"}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from reconciler.emulator.faults import FaultConfig
+from reconciler.emulator.protocol import HttpError, Reply, parse_json
+from reconciler.emulator.state import EmulatorState
+
+PREFIX: Final = "/_emulator"
+Handler = Callable[[EmulatorState, dict[str, Any]], Reply]
+
+
+def handle_admin(state: EmulatorState, method: str, path: str, raw: bytes) -> Reply:
+    """Answer an admin request; 404 for unknown admin paths, 405 for wrong methods."""
+    methods = _ROUTES.get(path[len(PREFIX) :].rstrip("/") or "/")
+    if methods is None:
+        raise HttpError(404, "not_found", f"no emulator admin route {path}")
+    handler = methods.get(method)
+    if handler is None:
+        allowed = ", ".join(sorted(methods))
+        raise HttpError(
+            405,
+            "method_not_allowed",
+            f"{method} is not allowed here; allowed: {allowed}",
+            headers={"Allow": allowed},
+        )
+    return handler(state, _body(raw))
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    """Admin bodies are JSON objects; an empty body is ``{}`` (any Content-Type is accepted)."""
+    if not raw.strip():
+        return {}
+    data = parse_json(raw)
+    if not isinstance(data, dict):
+        raise HttpError(400, "invalid_json", "the admin request body must be a JSON object")
+    return data
+
+
+def _health(state: EmulatorState, _body: dict[str, Any]) -> Reply:
+    return Reply(200, {"status": "ok", "now": state.clock.now()})
+
+
+def _counters(state: EmulatorState, _body: dict[str, Any]) -> Reply:
+    return Reply(200, state.counters.snapshot(state.faults.injected()))
+
+
+def _reset_counters(state: EmulatorState, _body: dict[str, Any]) -> Reply:
+    state.counters.reset()
+    state.faults.reset_counts()
+    return _counters(state, {})
+
+
+def _get_faults(state: EmulatorState, _body: dict[str, Any]) -> Reply:
+    return Reply(200, state.faults.config.to_json())
+
+
+def _put_faults(state: EmulatorState, body: dict[str, Any]) -> Reply:
+    try:
+        config = FaultConfig.from_json(body)
+    except ValueError as err:
+        raise HttpError(400, "invalid_fault_config", str(err)) from None
+    state.faults.configure(config)
+    return _get_faults(state, {})
+
+
+def _clock_json(state: EmulatorState) -> dict[str, Any]:
+    clock = state.clock
+    return {"now": clock.now(), "speed": clock.speed, "offset": clock.offset}
+
+
+def _get_clock(state: EmulatorState, _body: dict[str, Any]) -> Reply:
+    return Reply(200, _clock_json(state))
+
+
+def _put_clock(state: EmulatorState, body: dict[str, Any]) -> Reply:
+    unknown = sorted(set(body) - {"speed"})
+    if unknown:
+        raise HttpError(
+            400,
+            "invalid_value",
+            f"unknown clock field {unknown[0]!r}; only 'speed' can be set",
+            param=unknown[0],
+        )
+    if "speed" in body:
+        try:
+            state.clock.set_speed(_number(body["speed"], "speed"))
+        except ValueError as err:
+            raise HttpError(400, "invalid_value", str(err), param="speed") from None
+    return _get_clock(state, {})
+
+
+def _advance(state: EmulatorState, body: dict[str, Any]) -> Reply:
+    seconds = _number(body.get("seconds"), "seconds")
+    if seconds < 0:
+        raise HttpError(
+            400,
+            "invalid_value",
+            "seconds must be >= 0 (the clock only moves forward)",
+            param="seconds",
+        )
+    now, fired = state.ticker.advance(seconds)
+    return Reply(200, {"now": now, "fired": fired})
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise HttpError(400, "invalid_value", f"{name} must be a number", param=name)
+    return float(value)
+
+
+_ROUTES: Final[dict[str, dict[str, Handler]]] = {
+    "/health": {"GET": _health},
+    "/counters": {"GET": _counters},
+    "/counters/reset": {"POST": _reset_counters},
+    "/faults": {"GET": _get_faults, "PUT": _put_faults},
+    "/clock": {"GET": _get_clock, "PUT": _put_clock},
+    "/clock/advance": {"POST": _advance},
+}

@@ -1,0 +1,184 @@
+"""The routine operations: a matched route plus its query and body, answered from the store."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import quote, urlencode
+
+from reconciler.emulator.protocol import API_VERSION, HttpError, Reply, json_object
+from reconciler.emulator.routes import RoutineRoute
+from reconciler.live.store import RoutineStore
+
+Query = Mapping[str, list[str]]
+Json = dict[str, Any]
+
+_FILTER_CLAUSE: Final = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*'([^']*)'\s*$")
+_DISPATCH_KEYS: Final = frozenset({"payload"})
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a routine operation needs from the HTTP request."""
+
+    route: RoutineRoute
+    query: Query
+    body: bytes
+    content_type: str | None
+    base_url: str
+    path: str
+
+    @property
+    def name(self) -> str:
+        """The routine name of a per-routine route."""
+        assert self.route.name is not None
+        return self.route.name
+
+    def param(self, key: str) -> str | None:
+        """One query parameter (the last one wins when repeated)."""
+        values = self.query.get(key)
+        return values[-1] if values else None
+
+
+def handle(store: RoutineStore, request: Request) -> Reply:
+    """Run the request's operation against the store (raises ServiceError / HttpError)."""
+    return _OPERATIONS[request.route.operation](store, request)
+
+
+def _put(store: RoutineStore, request: Request) -> Reply:
+    body = json_object(request.body, request.content_type, required=True)
+    return Reply(200, store.put(request.route.project, request.name, body))
+
+
+def _get(store: RoutineStore, request: Request) -> Reply:
+    return Reply(200, store.get(request.route.project, request.name))
+
+
+def _delete(store: RoutineStore, request: Request) -> Reply:
+    store.delete(request.route.project, request.name)
+    return Reply(204)
+
+
+def _enable(store: RoutineStore, request: Request) -> Reply:
+    return Reply(200, store.set_enabled(request.route.project, request.name, True))
+
+
+def _disable(store: RoutineStore, request: Request) -> Reply:
+    return Reply(200, store.set_enabled(request.route.project, request.name, False))
+
+
+def _dispatch(store: RoutineStore, request: Request) -> Reply:
+    body = json_object(request.body, request.content_type, required=False)
+    unknown = sorted(set(body) - _DISPATCH_KEYS)
+    if unknown:
+        raise HttpError(
+            400,
+            "invalid_value",
+            f"unknown field {unknown[0]!r} in the dispatch body; only 'payload' is accepted",
+            param=unknown[0],
+        )
+    return Reply(200, store.dispatch(request.route.project, request.name, body.get("payload")))
+
+
+def _legacy_dispatch(_store: RoutineStore, request: Request) -> Reply:
+    raise HttpError(
+        404,
+        "not_found",
+        f"the :dispatch route is not available; use POST /routines/"
+        f"{quote(request.name, safe='')}:dispatch_async",
+    )
+
+
+def _list(store: RoutineStore, request: Request) -> Reply:
+    limit, after, order = _page_args(request, default_order="asc")
+    items, cursor = store.list(request.route.project, limit=limit, after=after, order=order)
+    return _page(request, items, cursor, limit, order)
+
+
+def _list_runs(store: RoutineStore, request: Request) -> Reply:
+    limit, after, order = _page_args(request, default_order="desc")
+    matches = _run_filter(request.param("filter"))
+    items, cursor = store.list_runs(
+        request.route.project, request.name, limit=limit, after=after, order=order
+    )
+    return _page(request, [run for run in items if matches(run)], cursor, limit, order)
+
+
+def _page_args(request: Request, *, default_order: str) -> tuple[int | None, str | None, str]:
+    """``limit`` (parsed; the store checks its range), ``after`` and ``order``."""
+    text = request.param("limit")
+    limit: int | None = None
+    if text is not None:
+        try:
+            limit = int(text)
+        except ValueError:
+            raise HttpError(
+                400, "invalid_value", f"limit must be an integer, not {text!r}", param="limit"
+            ) from None
+    return limit, request.param("after"), request.param("order") or default_order
+
+
+def _page(
+    request: Request, items: list[Json], cursor: str | None, limit: int | None, order: str
+) -> Reply:
+    """An OpenAI-style list page whose ``next_link`` is the absolute URL of the next page."""
+    next_link = None
+    if cursor is not None:
+        params: dict[str, str] = {"api-version": API_VERSION}
+        if limit is not None:
+            params["limit"] = str(limit)
+        params["order"] = order
+        params["after"] = cursor
+        flt = request.param("filter")
+        if flt is not None:
+            params["filter"] = flt
+        next_link = f"{request.base_url}{request.path}?{urlencode(params, quote_via=quote)}"
+    return Reply(
+        200,
+        {
+            "object": "list",
+            "data": items,
+            "first_id": _identity(items[0]) if items else None,
+            "last_id": _identity(items[-1]) if items else None,
+            "has_more": cursor is not None,
+            "next_link": next_link,
+        },
+    )
+
+
+def _identity(item: Json) -> Any:
+    return item.get("id", item.get("name"))
+
+
+def _run_filter(text: str | None) -> Callable[[Json], bool]:
+    """A small subset of the MLflow filter syntax: ``field = 'value'`` clauses joined by AND."""
+    if text is None or not text.strip():
+        return lambda _run: True
+    clauses: list[tuple[str, str]] = []
+    for part in re.split(r"\s+AND\s+", text.strip(), flags=re.IGNORECASE):
+        found = _FILTER_CLAUSE.match(part)
+        if found is None:
+            raise HttpError(
+                400,
+                "invalid_value",
+                f"filter clause {part.strip()!r} is not supported by the emulator; "
+                "use field = 'value' joined by AND",
+                param="filter",
+            )
+        clauses.append((found.group(1), found.group(2)))
+    return lambda run: all(str(run.get(key)) == value for key, value in clauses)
+
+
+_OPERATIONS: Final[dict[str, Callable[[RoutineStore, Request], Reply]]] = {
+    "put": _put,
+    "get": _get,
+    "delete": _delete,
+    "enable": _enable,
+    "disable": _disable,
+    "dispatch": _dispatch,
+    "legacy_dispatch": _legacy_dispatch,
+    "list": _list,
+    "list_runs": _list_runs,
+}
