@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal
 
+from reconciler.diagnostics import Location
 from reconciler.live.base import Backend, BackendError
 from reconciler.plan.model import Action, Change, Plan
 
@@ -26,13 +27,18 @@ DEFAULT_BREAKER = 5
 
 @dataclass(frozen=True)
 class ChangeResult:
-    """What happened to one change."""
+    """What happened to one change; a failure says where its manifest declares the field."""
 
     name: str
     action: Action
     status: Status
     message: str = ""
     seconds: float = 0.0
+    where: Location | None = None
+
+
+Locate = Callable[[Change, str | None], Location | None]
+"""Where the manifest declares a change's field (given the service's error ``param``)."""
 
 
 @dataclass
@@ -91,9 +97,11 @@ class _Runner:
         concurrency: int,
         breaker: int,
         on_result: Callable[[ChangeResult], None] | None,
+        locate: Locate | None,
     ) -> None:
         self.backend, self.concurrency, self.breaker = backend, max(1, concurrency), breaker
         self.on_result = on_result
+        self.locate = locate
         self.result = ApplyResult()
         self.consecutive = 0
         self.lock = threading.Lock()
@@ -117,8 +125,14 @@ class _Runner:
         try:
             note = _run(self.backend, change)
         except BackendError as err:
+            where = self.locate(change, err.param) if self.locate else change.source
             return ChangeResult(
-                change.name, change.action, "failed", err.message, time.monotonic() - start
+                change.name,
+                change.action,
+                "failed",
+                err.message,
+                time.monotonic() - start,
+                where,
             )
         return ChangeResult(change.name, change.action, "ok", note, time.monotonic() - start)
 
@@ -158,9 +172,10 @@ def apply_plan(
     concurrency: int = DEFAULT_CONCURRENCY,
     max_consecutive_failures: int = DEFAULT_BREAKER,
     on_result: Callable[[ChangeResult], None] | None = None,
+    locate: Locate | None = None,
 ) -> ApplyResult:
     """Run every pending change of ``plan``; returns a result per change."""
-    runner = _Runner(backend, concurrency, max_consecutive_failures, on_result)
+    runner = _Runner(backend, concurrency, max_consecutive_failures, on_result, locate)
     writes = [c for c in plan.pending if c.action is not Action.DELETE]
     deletes = [c for c in plan.pending if c.action is Action.DELETE]
     runner.phase(writes)

@@ -32,6 +32,19 @@ class Diagnostic:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where something is written: a file and a 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def render(self) -> str:
+        """``file:line:col``."""
+        return f"{self.file}:{self.line}:{self.col}"
+
+
 def error(message: str, **where: Any) -> Diagnostic:
     """Shorthand for an error diagnostic."""
     return Diagnostic("error", message, **where)

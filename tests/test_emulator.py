@@ -542,7 +542,15 @@ def test_503_storm_longer_than_retry_budget_fails(routines: Any, emu: Emulator) 
     assert counters(emu)["routes"]["GET /routines/{name}"] == 3
     remaining = admin(emu.url, "GET", "faults")["script"]
     assert remaining == [
-        {"fault": "503", "count": 7, "method": None, "route": None, "retry_after": 0}
+        {
+            "fault": "503",
+            "count": 7,
+            "method": None,
+            "route": None,
+            "retry_after": 0,
+            "message": None,
+            "param": None,
+        }
     ]
 
 

@@ -99,8 +99,10 @@ def apply(
     )
     if saved_file:
         plan, backend = _load_saved(saved_file, ctx, out)
+        locate = None
     else:
-        plan, backend = compute_plan(ctx, out)
+        planned = compute_plan(ctx, out)
+        plan, backend, locate = planned.plan, planned.backend, planned.locate
         _preview(plan, out)
         if plan.has_changes:
             _confirm(auto_approve, out)
@@ -112,6 +114,7 @@ def apply(
             concurrency=concurrency,
             max_consecutive_failures=max_failures,
             on_result=out.progress,
+            locate=locate,
         )
     finally:
         backend.close()

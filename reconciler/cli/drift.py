@@ -55,8 +55,9 @@ def drift(
         max_deletes=None,
     )
     out = Output(resolve_output(output))
-    plan, backend = compute_plan(ctx, out)
-    backend.close()
+    planned = compute_plan(ctx, out)
+    planned.backend.close()
+    plan = planned.plan
     report = drift_view.build(plan, count_unmanaged=not ignore_unmanaged)
     if out.fmt == "json":
         sys.stdout.write(json.dumps(drift_view.to_json(report), indent=2) + "\n")

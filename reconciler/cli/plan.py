@@ -76,8 +76,9 @@ def plan(
         adopt_from=adopt_from,
     )
     out = Output(resolve_output(output))
-    result, backend = compute_plan(ctx, out)
-    backend.close()
+    planned = compute_plan(ctx, out)
+    planned.backend.close()
+    result = planned.plan
     out.plan(result)
     if json_out:
         write_json(json_out, plan_to_json(result))

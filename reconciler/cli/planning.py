@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from reconciler.apply import Locate
 from reconciler.cli.context import Context
-from reconciler.diagnostics import ReconcilerError
+from reconciler.diagnostics import Location, ReconcilerError
 from reconciler.engine import load_desired, plan
 from reconciler.live.base import Backend, BackendError
 from reconciler.live.factory import open_backend
-from reconciler.plan.model import Plan
+from reconciler.manifest.loader import LoadResult
+from reconciler.plan.model import Change, Plan
 from reconciler.views.output import Output
 
 
-def compute_plan(ctx: Context, out: Output) -> tuple[Plan, Backend]:
+@dataclass
+class Planned:
+    """A plan, the open backend it was made against, and how to find a field's manifest line."""
+
+    plan: Plan
+    backend: Backend
+    locate: Locate
+
+
+def locator(loaded: LoadResult) -> Locate:
+    """Map a change and a service error's ``param`` (``triggers.t.at``) to its manifest line."""
+    by_name = {routine.name: routine for routine in loaded.routines}
+
+    def locate(change: Change, param: str | None) -> Location | None:
+        routine = by_name.get(change.name)
+        if routine is None:
+            return change.source
+        return routine.locate(tuple(param.split(".")) if param else ())
+
+    return locate
+
+
+def compute_plan(ctx: Context, out: Output) -> Planned:
     """Print the header, then load, read and plan; every failure exits 1 before any write."""
     out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
     loaded = load_desired(ctx.settings)
@@ -30,4 +56,4 @@ def compute_plan(ctx: Context, out: Output) -> tuple[Plan, Backend]:
         raise ReconcilerError("planning failed; nothing was written")
     if result.diagnostics:
         out.diagnostics(result.diagnostics)
-    return result, backend
+    return Planned(result, backend, locator(loaded))

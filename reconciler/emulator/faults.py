@@ -2,7 +2,9 @@
 
 A ``FaultConfig`` says what goes wrong: a fixed latency per request, random rates of 429 / 500 /
 503 answers and dropped connections (optionally only for some HTTP methods, reproducible with a
-seed), and a scripted queue for tests ("the next N matching requests get X"). A dropped
+seed), and a scripted queue for tests ("the next N matching requests get X"; scripts may also
+answer 403, as the service does for an identity without a role on the project, or 400 with a
+given message and param, e.g. to stand in for a rule only the real service knows). A dropped
 connection closes the socket without any response, either *before* the request is processed
 (nothing was written) or *after* (the write committed, the client never hears about it).
 
@@ -22,10 +24,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal, cast, get_args
 
-FaultKind = Literal["429", "500", "503", "drop_before", "drop_after"]
+FaultKind = Literal["400", "403", "429", "500", "503", "drop_before", "drop_after"]
 DropMode = Literal["before", "after"]
 FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
-STATUS_OF: Final[dict[str, int]] = {"429": 429, "500": 500, "503": 503}
+STATUS_OF: Final[dict[str, int]] = {
+    "400": 400,
+    "403": 403,
+    "429": 429,
+    "500": 500,
+    "503": 503,
+}
 _METHODS: Final = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 _CONFIG_KEYS: Final = frozenset(
     {
@@ -41,7 +49,9 @@ _CONFIG_KEYS: Final = frozenset(
         "script",
     }
 )
-_STEP_KEYS: Final = frozenset({"fault", "count", "method", "route", "retry_after"})
+_STEP_KEYS: Final = frozenset(
+    {"fault", "count", "method", "route", "retry_after", "message", "param"}
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class ScriptStep:
     method: str | None = None
     route: str | None = None
     retry_after: int | None = None
+    message: str | None = None
+    param: str | None = None
 
     def matches(self, method: str, route: str) -> bool:
         """True when this step applies to a request on ``route`` (e.g. ``PUT /routines/{name}``)."""
@@ -68,6 +80,8 @@ class ScriptStep:
             "method": self.method,
             "route": self.route,
             "retry_after": self.retry_after,
+            "message": self.message,
+            "param": self.param,
         }
 
     @classmethod
@@ -89,6 +103,8 @@ class ScriptStep:
             method=method,
             route=route,
             retry_after=_optional_int(data.get("retry_after"), "script.retry_after"),
+            message=_optional_text(data.get("message"), "script.message"),
+            param=_optional_text(data.get("param"), "script.param"),
         )
 
 
@@ -172,6 +188,8 @@ class Decision:
     latency: float = 0.0
     fault: FaultKind | None = None
     retry_after: int = 1
+    message: str | None = None
+    param: str | None = None
 
 
 class FaultInjector:
@@ -202,15 +220,19 @@ class FaultInjector:
         with self._lock:
             config = self._config
             latency = config.latency_ms / 1000.0
-            fault, retry_after = self._from_script(method, route)
+            step = self._from_script(method, route)
+            fault = step.fault if step else None
             if fault is None and (not config.methods or method in config.methods):
                 fault = self._from_rates(config)
             if fault is not None:
                 self._injected[fault] = self._injected.get(fault, 0) + 1
+            retry_after = step.retry_after if step else None
             return Decision(
                 latency=latency,
                 fault=fault,
                 retry_after=config.retry_after if retry_after is None else retry_after,
+                message=step.message if step else None,
+                param=step.param if step else None,
             )
 
     def injected(self) -> dict[str, int]:
@@ -223,15 +245,15 @@ class FaultInjector:
         with self._lock:
             self._injected.clear()
 
-    def _from_script(self, method: str, route: str) -> tuple[FaultKind | None, int | None]:
+    def _from_script(self, method: str, route: str) -> ScriptStep | None:
         for index, step in enumerate(self._script):
             if step.matches(method, route):
                 if step.count > 1:
                     self._script[index] = replace(step, count=step.count - 1)
                 else:
                     del self._script[index]
-                return step.fault, step.retry_after
-        return None, None
+                return step
+        return None
 
     def _from_rates(self, config: FaultConfig) -> FaultKind | None:
         draw = self._random.random()
@@ -270,6 +292,12 @@ def _int(value: Any, name: str, *, minimum: int) -> int:
 
 def _optional_int(value: Any, name: str) -> int | None:
     return None if value is None else _int(value, name, minimum=0)
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    return value
 
 
 def _optional_method(value: Any, name: str) -> str | None:

@@ -109,6 +109,9 @@ class RequestHandler(BaseHTTPRequestHandler):
     """One client connection; every method goes through ``_handle``."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and the
+    # client's delayed ACK hold every response for ~40 ms.
+    disable_nagle_algorithm = True
     server_version = "reconciler-emulator"
     timeout = IDLE_TIMEOUT
     _request_id = ""
@@ -327,17 +330,20 @@ def _guard(produce: Any) -> Reply:
 
 
 def _fault_reply(decision: Decision) -> Reply:
-    """The injected 429/500/503 answer."""
+    """The injected 400/403/429/500/503 answer."""
     assert decision.fault is not None
     status = STATUS_OF[decision.fault]
     messages = {
+        400: ("invalid_value", "the request was refused (injected by the emulator)"),
+        403: ("forbidden", "the principal lacks the role needed on this project (injected)"),
         429: ("too_many_requests", "rate limit exceeded (injected by the emulator)"),
         500: ("internal_error", "internal server error (injected by the emulator)"),
         503: ("service_unavailable", "service unavailable (injected by the emulator)"),
     }
     code, message = messages[status]
     headers = {"Retry-After": str(decision.retry_after)} if status in (429, 503) else {}
-    return Reply(status, error_body(status, code, message), headers)
+    body = error_body(status, code, decision.message or message, decision.param)
+    return Reply(status, body, headers)
 
 
 def _phrase(status: int) -> str:

@@ -10,6 +10,7 @@ are, as they are idempotent.  Every SDK error becomes a ``BackendError`` with on
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -32,6 +33,7 @@ READ_TIMEOUT = 120
 WRITE_TIMEOUT = 600
 CONNECT_TIMEOUT = 30
 RETRY_TOTAL = 6
+RETRY_BACKOFF = 0.8
 ROLE_HINT = "it needs the 'Foundry User' role (formerly 'Azure AI User') or higher on the project"
 REGION_HINT = (
     "check the endpoint (https://<account>.services.ai.azure.com/api/projects/"
@@ -39,19 +41,28 @@ REGION_HINT = (
 )
 
 
+def retry_settings(environ: Mapping[str, str]) -> tuple[int, float]:
+    """``RECONCILER_RETRY_TOTAL`` (default 6) and ``RECONCILER_RETRY_BACKOFF`` (seconds, 0.8)."""
+    try:
+        total = int(environ.get("RECONCILER_RETRY_TOTAL", RETRY_TOTAL))
+        backoff = float(environ.get("RECONCILER_RETRY_BACKOFF", RETRY_BACKOFF))
+    except ValueError:
+        raise BackendError(
+            "RECONCILER_RETRY_TOTAL must be an integer and RECONCILER_RETRY_BACKOFF a number",
+            kind="config",
+        ) from None
+    if total < 0 or backoff < 0:
+        raise BackendError("retry settings must not be negative", kind="config")
+    return total, backoff
+
+
 class AzureBackend:
     """Backend over a Foundry project endpoint (or the emulator on a loopback address)."""
 
-    def __init__(
-        self,
-        endpoint: str,
-        *,
-        retry_total: int = RETRY_TOTAL,
-        retry_backoff_factor: float = 0.8,
-        environ: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, endpoint: str, *, environ: Mapping[str, str] | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
         env = dict(os.environ if environ is None else environ)
+        retry_total, retry_backoff_factor = retry_settings(env)
         loopback = is_loopback(urlparse(self.endpoint).hostname or "")
         self._credential, self._mode = credentials.choose(env, loopback)
         self._call: dict[str, Any] = {"enforce_https": False} if loopback else {}

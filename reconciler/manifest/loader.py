@@ -17,7 +17,7 @@ from reconciler.contract import limits
 from reconciler.contract.rules import check_routine
 from reconciler.contract.schema_errors import problems as schema_problems
 from reconciler.contract.timer import TimerAt, resolve_at
-from reconciler.diagnostics import Diagnostic, error, has_errors, warning
+from reconciler.diagnostics import Diagnostic, Location, error, has_errors, warning
 from reconciler.manifest.interpolate import interpolate
 from reconciler.manifest.models import RoutineSpec
 from reconciler.manifest.pointers import check_pointers
@@ -25,19 +25,6 @@ from reconciler.manifest.schema import validator_for
 from reconciler.manifest.sources import SourceText, discover, read_text
 from reconciler.manifest.yamlsafe import Document, Mark, Path, YamlProblem, load_documents
 from reconciler.pointers import dotted as render_path
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    """Where a routine (or one of its fields) is written."""
-
-    file: str
-    line: int
-    col: int
-
-    def render(self) -> str:
-        """``file:line:col``."""
-        return f"{self.file}:{self.line}:{self.col}"
 
 
 @dataclass
@@ -56,14 +43,14 @@ class DesiredRoutine:
         return self.spec.name
 
     @property
-    def source(self) -> SourceRef:
+    def source(self) -> Location:
         """Where the routine starts."""
         return self.locate(())
 
-    def locate(self, path: Path) -> SourceRef:
+    def locate(self, path: Path) -> Location:
         """Where the field at ``path`` (relative to the routine) is written."""
         mark = self.document.mark_of((*self.prefix, *path))
-        return SourceRef(self.file, mark.line, mark.col)
+        return Location(self.file, mark.line, mark.col)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from typing import Any
 
 from reconciler import pointers
 from reconciler.manifest.loader import DesiredRoutine
-from reconciler.plan.model import Source
 from reconciler.plan.planner import Desired
 
 _CLIENT_ONLY_TRIGGER_FIELDS = ("time_zone",)
@@ -15,7 +14,6 @@ _CLIENT_ONLY_TRIGGER_FIELDS = ("time_zone",)
 def to_desired(routine: DesiredRoutine) -> Desired:
     """The planner's view of one manifest routine (timers resolved, client fields dropped)."""
     spec = routine.spec
-    source = routine.source
     return Desired(
         name=spec.name,
         description=spec.description,
@@ -27,7 +25,7 @@ def to_desired(routine: DesiredRoutine) -> Desired:
         durations={n: t.text for n, t in routine.timers.items() if t.form == "duration"},
         ignore=tuple(pointers.parse(p) for p in spec.reconcile.ignore_differences),
         sensitive=tuple(pointers.parse(p) for p in spec.reconcile.sensitive),
-        source=Source(source.file, source.line, source.col),
+        source=routine.source,
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.diagnostics import Diagnostic, has_errors
+from reconciler.diagnostics import Diagnostic, Location, has_errors
 from reconciler.plan.diff import FieldDiff
 
 FORMAT_VERSION = "1"
@@ -29,15 +29,6 @@ class Action(StrEnum):
         return ["delete", "create"] if self is Action.REPLACE else [self.value]
 
 
-@dataclass(frozen=True)
-class Source:
-    """Where the routine is declared (for messages and annotations)."""
-
-    file: str
-    line: int
-    col: int
-
-
 @dataclass
 class Change:
     """One routine's planned change.
@@ -55,7 +46,7 @@ class Change:
     ignored: list[FieldDiff] = field(default_factory=list)
     body: dict[str, Any] | None = None
     fingerprint: str = "absent"
-    source: Source | None = None
+    source: Location | None = None
 
     @property
     def is_change(self) -> bool:

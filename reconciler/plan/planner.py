@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import pointers
-from reconciler.diagnostics import Diagnostic, error
+from reconciler.diagnostics import Diagnostic, Location, error
 from reconciler.plan import normalize, ownership
 from reconciler.plan.diff import FieldDiff, field_diffs, split_ignored
 from reconciler.plan.fingerprint import fingerprint
-from reconciler.plan.model import Action, BlockedDelete, Change, Plan, Source, Unmanaged
+from reconciler.plan.model import Action, BlockedDelete, Change, Plan, Unmanaged
 from reconciler.plan.redact import UNDECLARED_SENSITIVE, redact
 from reconciler.plan.safety import Candidate, judge
 
@@ -33,7 +33,7 @@ class Desired:
     durations: dict[str, str] = field(default_factory=dict)
     ignore: tuple[Pattern, ...] = ()
     sensitive: tuple[Pattern, ...] = ()
-    source: Source | None = None
+    source: Location | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.diagnostics import Location
 from reconciler.plan.diff import FieldDiff
 from reconciler.plan.model import (
     FORMAT_VERSION,
@@ -11,7 +12,6 @@ from reconciler.plan.model import (
     BlockedDelete,
     Change,
     Plan,
-    Source,
     Unmanaged,
 )
 
@@ -89,7 +89,7 @@ def change_from_json(item: dict[str, Any]) -> Change:
         after=item.get("after"),
         diff=[_diff_from_json(d) for d in item.get("diff", [])],
         ignored=[_diff_from_json(d) for d in item.get("ignored_differences", [])],
-        source=Source(source["file"], source["line"], source["col"]) if source else None,
+        source=Location(source["file"], source["line"], source["col"]) if source else None,
     )
 
 

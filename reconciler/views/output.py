@@ -77,16 +77,26 @@ class Output:
         self.human.print(Text(text, style=style or ""))
 
     def progress(self, item: ChangeResult) -> None:
-        """One apply result as it completes."""
+        """One apply result as it completes (a failure also as a GitHub annotation)."""
         style = {"ok": "green", "failed": "red", "skipped": "yellow"}[item.status]
         note = f": {item.message}" if item.message else ""
+        found = item.where if item.status == "failed" else None
+        where = f" [{found.render()}]" if found else ""
         self.human.print(
             Text(
                 f"  {item.status:<7} {item.action.value:<8} {item.name} "
-                f"({item.seconds:.1f}s){note}",
+                f"({item.seconds:.1f}s){note}{where}",
                 style=style,
             )
         )
+        if self.fmt == "github" and item.status == "failed":
+            message = f"{item.action.value} {item.name} failed: {item.message}"
+            located = (
+                Diagnostic("error", message, found.file, found.line, found.col)
+                if found
+                else Diagnostic("error", message)
+            )
+            diag_view.write_annotations([located], sys.stdout)
 
     def apply_summary(self, result: ApplyResult) -> None:
         """The closing line of apply (and the JSON result document with --output json)."""

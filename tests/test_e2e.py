@@ -1,6 +1,9 @@
-"""End to end through the real CLI (subprocesses) against a temp embedded project.
+"""End to end through the real CLI (subprocesses), against both targets a user can pick:
 
-Out-of-band edits ("someone used the portal") go straight through the store's service API.
+- ``local``: the embedded SQLite project (``--endpoint local:PATH``);
+- ``emulator``: the HTTP emulator, reached through the ``azure`` backend and the real SDK.
+
+Out-of-band edits ("someone used the portal") go through a backend object of the same target.
 """
 
 from __future__ import annotations
@@ -8,49 +11,94 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from reconciler.emulator.server import Emulator
+from reconciler.live.azure import AzureBackend
+from reconciler.live.base import Backend
 from reconciler.live.local import LocalBackend
 from tests.conftest import REPO, run_cli
 
+FAST_RETRIES = {"RECONCILER_RETRY_TOTAL": "2", "RECONCILER_RETRY_BACKOFF": "0.01"}
+
+
+@dataclass
+class Project:
+    """A target project for one test: how the CLI reaches it and a 'portal' to edit it."""
+
+    kind: str
+    cwd: Path
+    endpoint: str
+    db: str
+    emulator: Emulator | None = None
+    _portal: Backend | None = None
+
+    @property
+    def portal(self) -> Backend:
+        """A backend of the same kind, opened on first use."""
+        if self._portal is None:
+            self._portal = (
+                LocalBackend(self.db)
+                if self.emulator is None
+                else AzureBackend(self.emulator.endpoint(), environ=FAST_RETRIES)
+            )
+        return self._portal
+
+
+@pytest.fixture(params=["local", "emulator"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Project]:
+    """A copy of the example manifests and a fresh project of either kind."""
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    db = str(tmp_path / "project.db")
+    if request.param == "local":
+        yield Project("local", tmp_path, f"local:{db}", db)
+        return
+    with Emulator(db) as emu:
+        opened = Project("emulator", tmp_path, emu.endpoint(), db, emu)
+        yield opened
+        opened.portal.close()
+
 
 @pytest.fixture
-def project(tmp_path: Path) -> dict[str, str]:
-    """A copy of the example manifests and an endpoint for a fresh local project."""
+def local(tmp_path: Path) -> Project:
+    """The embedded project only (for tests about its file)."""
     shutil.copytree(REPO / "manifests", tmp_path / "manifests")
-    return {
-        "cwd": str(tmp_path),
-        "endpoint": f"local:{tmp_path / 'project.db'}",
-        "db": str(tmp_path / "project.db"),
-    }
+    db = str(tmp_path / "project.db")
+    return Project("local", tmp_path, f"local:{db}", db)
 
 
-def cli(project: dict[str, str], *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
-    return run_cli(*args, "--endpoint", project["endpoint"], cwd=Path(project["cwd"]), stdin=stdin)
+def cli(project: Project, *args: str, stdin: str | None = None) -> Any:
+    return run_cli(
+        *args, "--endpoint", project.endpoint, cwd=project.cwd, stdin=stdin, env=FAST_RETRIES
+    )
 
 
-def applied(project: dict[str, str]) -> None:
+def applied(project: Project) -> None:
     done = cli(project, "apply", "manifests", "--auto-approve")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def plan_json(project: dict[str, str], *args: str) -> dict:  # type: ignore[type-arg]
+def plan_json(project: Project, *args: str) -> dict[str, Any]:
     done = cli(project, "plan", "manifests", "--output", "json", *args)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return dict(json.loads(done.stdout))
 
 
-def pending(doc: dict) -> list[tuple[str, list[str]]]:  # type: ignore[type-arg]
+def pending(doc: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return [(c["name"], c["action"]) for c in doc["changes"] if c["action"] != ["no-op"]]
 
 
-def test_apply_then_plan_says_no_changes(project: dict[str, str]) -> None:
+def test_apply_then_plan_says_no_changes(project: Project) -> None:
     first = cli(project, "plan", "manifests", "--detailed-exitcode")
     assert first.returncode == 2
-    assert first.stdout.startswith("Target: local:")
+    assert first.stdout.startswith(f"Target: {project.endpoint}")
     assert "Plan: 11 to create, 0 to update, 0 to replace, 0 to delete." in first.stdout
     applied(project)
     again = cli(project, "plan", "manifests", "--detailed-exitcode")
@@ -58,9 +106,9 @@ def test_apply_then_plan_says_no_changes(project: dict[str, str]) -> None:
     assert "No changes." in again.stdout
 
 
-def test_changing_one_cron_is_exactly_one_update_naming_cron_expression(project) -> None:  # type: ignore[no-untyped-def]
+def test_changing_one_cron_is_exactly_one_update_naming_cron_expression(project: Project) -> None:
     applied(project)
-    path = Path(project["cwd"]) / "manifests/ops/daily-summaries.yaml"
+    path = project.cwd / "manifests/ops/daily-summaries.yaml"
     path.write_text(path.read_text().replace('"0 7 * * 1-5"', '"15 7 * * 1-5"'))
     doc = plan_json(project)
     assert pending(doc) == [("daily-ops-summary", ["update"])]
@@ -77,18 +125,18 @@ def test_changing_one_cron_is_exactly_one_update_naming_cron_expression(project)
     assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete." in text
 
 
-def test_disabled_outside_git_shows_as_enable(project: dict[str, str]) -> None:
+def test_disabled_outside_git_shows_as_enable(project: Project) -> None:
     applied(project)
-    LocalBackend(project["db"]).disable("daily-ops-summary")
+    project.portal.disable("daily-ops-summary")
     doc = plan_json(project)
     assert pending(doc) == [("daily-ops-summary", ["enable"])]
     applied(project)
-    assert LocalBackend(project["db"]).get("daily-ops-summary")["enabled"] is True
+    assert project.portal.get("daily-ops-summary")["enabled"] is True
 
 
-def test_removed_manifest_is_deleted_only_with_prune(project: dict[str, str]) -> None:
+def test_removed_manifest_is_deleted_only_with_prune(project: Project) -> None:
     applied(project)
-    (Path(project["cwd"]) / "manifests/integrations/events.yaml").unlink()
+    (project.cwd / "manifests/integrations/events.yaml").unlink()
     without = plan_json(project)
     assert pending(without) == []
     assert {b["name"] for b in without["blocked_deletes"]} == {
@@ -103,12 +151,14 @@ def test_removed_manifest_is_deleted_only_with_prune(project: dict[str, str]) ->
     done = cli(project, "apply", "manifests", "--prune", "--auto-approve")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 deleted" in done.stdout
-    assert LocalBackend(project["db"]).get("triage-new-issues") is None
+    assert project.portal.get("triage-new-issues") is None
 
 
-def test_routine_created_outside_is_unmanaged_survives_prune_and_can_be_adopted(project) -> None:  # type: ignore[no-untyped-def]
+def test_routine_created_outside_is_unmanaged_survives_prune_and_can_be_adopted(
+    project: Project,
+) -> None:
     applied(project)
-    backend = LocalBackend(project["db"])
+    backend = project.portal
     hand_made = {
         "triggers": {"t": {"type": "schedule", "cron_expression": "0 9 * * *", "time_zone": "UTC"}},
         "action": {"type": "invoke_agent_responses_api", "agent_name": "x"},
@@ -120,7 +170,7 @@ def test_routine_created_outside_is_unmanaged_survives_prune_and_can_be_adopted(
     assert "? hand-made  (created outside the reconciler)" in done.stdout
     assert backend.get("hand-made") is not None
 
-    manifest = Path(project["cwd"]) / "manifests/hand-made.yaml"
+    manifest = project.cwd / "manifests/hand-made.yaml"
     manifest.write_text(
         "routines:\n  - name: hand-made\n    triggers:\n      t: {type: schedule, "
         'cron_expression: "0 9 * * *", time_zone: UTC}\n    action: {type: '
@@ -136,19 +186,19 @@ def test_routine_created_outside_is_unmanaged_survives_prune_and_can_be_adopted(
     assert cli(project, "plan", "manifests", "--detailed-exitcode").returncode == 0
 
 
-def test_empty_source_with_prune_deletes_nothing(project: dict[str, str]) -> None:
+def test_empty_source_with_prune_deletes_nothing(project: Project) -> None:
     applied(project)
-    empty = Path(project["cwd"]) / "empty"
+    empty = project.cwd / "empty"
     empty.mkdir()
     done = cli(project, "apply", str(empty), "--prune", "--auto-approve", "--max-deletes", "100")
     assert done.returncode == 0
     assert "zero routines" in done.stdout
-    assert len(LocalBackend(project["db"]).list_routines()) == 11
+    assert len(project.portal.list_routines()) == 11
 
 
-def test_protect_blocks_the_delete(project: dict[str, str]) -> None:
+def test_protect_blocks_the_delete(project: Project) -> None:
     applied(project)
-    path = Path(project["cwd"]) / "manifests/ops/daily-summaries.yaml"
+    path = project.cwd / "manifests/ops/daily-summaries.yaml"
     text = path.read_text()
     path.write_text(text[: text.index("  - name: weekly-compliance-report")])
     doc = plan_json(project, "--prune")
@@ -158,12 +208,12 @@ def test_protect_blocks_the_delete(project: dict[str, str]) -> None:
     ]
 
 
-def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(project) -> None:  # type: ignore[no-untyped-def]
-    saved = Path(project["cwd"]) / "plan.json"
+def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(project: Project) -> None:
+    saved = project.cwd / "plan.json"
     done = cli(project, "plan", "manifests", "--out", str(saved))
     assert done.returncode == 0
     assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
-    LocalBackend(project["db"]).create_or_update(
+    project.portal.create_or_update(
         "daily-ops-summary",
         {
             "triggers": {
@@ -175,17 +225,17 @@ def test_saved_plan_applies_exactly_and_a_stale_one_is_refused(project) -> None:
     stale = cli(project, "apply", str(saved))
     assert stale.returncode == 1
     assert "stale" in stale.stderr and "daily-ops-summary" in stale.stderr
-    assert len(LocalBackend(project["db"]).list_routines()) == 1  # nothing was changed
+    assert len(project.portal.list_routines()) == 1  # nothing was changed
 
-    LocalBackend(project["db"]).delete("daily-ops-summary")
+    project.portal.delete("daily-ops-summary")
     assert cli(project, "plan", "manifests", "--out", str(saved)).returncode == 0
     ok = cli(project, "apply", str(saved))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "11 created" in ok.stdout
 
 
-def test_saved_plan_edited_by_hand_is_refused(project: dict[str, str]) -> None:
-    saved = Path(project["cwd"]) / "plan.json"
+def test_saved_plan_edited_by_hand_is_refused(project: Project) -> None:
+    saved = project.cwd / "plan.json"
     assert cli(project, "plan", "manifests", "--out", str(saved)).returncode == 0
     doc = json.loads(saved.read_text())
     doc["changes"][0]["body"]["enabled"] = False
@@ -193,11 +243,11 @@ def test_saved_plan_edited_by_hand_is_refused(project: dict[str, str]) -> None:
     done = cli(project, "apply", str(saved))
     assert done.returncode == 1
     assert "modified after it was written" in done.stderr
-    assert LocalBackend(project["db"]).list_routines() == []
+    assert project.portal.list_routines() == []
 
 
-def test_saved_plan_for_another_stack_or_endpoint_is_refused(project: dict[str, str]) -> None:
-    saved = Path(project["cwd"]) / "plan.json"
+def test_saved_plan_for_another_stack_or_endpoint_is_refused(project: Project) -> None:
+    saved = project.cwd / "plan.json"
     assert cli(project, "plan", "manifests", "--out", str(saved)).returncode == 0
     other_stack = cli(project, "apply", str(saved), "--stack", "other")
     assert other_stack.returncode == 1 and "for stack 'default'" in other_stack.stderr
@@ -205,38 +255,38 @@ def test_saved_plan_for_another_stack_or_endpoint_is_refused(project: dict[str, 
         "apply",
         str(saved),
         "--endpoint",
-        f"local:{project['cwd']}/other.db",
-        cwd=Path(project["cwd"]),
+        f"local:{project.cwd}/other.db",
+        cwd=project.cwd,
     )
     assert other_db.returncode == 1 and "is for endpoint" in other_db.stderr
 
 
-def test_saved_plan_with_changed_manifests_is_refused(project: dict[str, str]) -> None:
-    saved = Path(project["cwd"]) / "plan.json"
+def test_saved_plan_with_changed_manifests_is_refused(project: Project) -> None:
+    saved = project.cwd / "plan.json"
     assert cli(project, "plan", "manifests", "--out", str(saved)).returncode == 0
-    path = Path(project["cwd"]) / "manifests/ops/regional.yaml"
+    path = project.cwd / "manifests/ops/regional.yaml"
     path.write_text(path.read_text() + "\n")
     done = cli(project, "apply", str(saved))
     assert done.returncode == 1 and "changed since the plan was made" in done.stderr
 
 
-def test_apply_without_tty_or_auto_approve_refuses(project: dict[str, str]) -> None:
+def test_apply_without_tty_or_auto_approve_refuses(project: Project) -> None:
     done = cli(project, "apply", "manifests", stdin="yes\n")
     assert done.returncode == 1
     assert "--auto-approve" in done.stderr
-    assert LocalBackend(project["db"]).list_routines() == []
+    assert project.portal.list_routines() == []
 
 
-def test_invalid_manifests_write_nothing(project: dict[str, str]) -> None:
-    path = Path(project["cwd"]) / "manifests/ops/regional.yaml"
+def test_invalid_manifests_write_nothing(project: Project) -> None:
+    path = project.cwd / "manifests/ops/regional.yaml"
     path.write_text(path.read_text().replace("America/New_York", "America/Nowhere"))
     done = cli(project, "apply", "manifests", "--auto-approve")
     assert done.returncode == 1
     assert "regional.yaml:10:" in done.stderr and "Traceback" not in done.stderr
-    assert not Path(project["db"]).exists()
+    assert project.portal.list_routines() == []
 
 
-def test_manifest_owned_by_another_stack_is_refused(project: dict[str, str]) -> None:
+def test_manifest_owned_by_another_stack_is_refused(project: Project) -> None:
     applied(project)
     done = cli(project, "plan", "manifests", "--stack", "team-b")
     assert done.returncode == 1
@@ -244,46 +294,42 @@ def test_manifest_owned_by_another_stack_is_refused(project: dict[str, str]) -> 
     assert "--adopt-from default" in done.stderr
 
 
-def test_unknown_endpoint_scheme(project: dict[str, str]) -> None:
-    done = run_cli(
-        "plan", "manifests", "--endpoint", "ftp://x/api/projects/p", cwd=Path(project["cwd"])
-    )
+def test_unknown_endpoint_scheme(local: Project) -> None:
+    done = run_cli("plan", "manifests", "--endpoint", "ftp://x/api/projects/p", cwd=local.cwd)
     assert done.returncode == 1 and "unknown endpoint" in done.stderr
 
 
-def test_plain_http_to_a_remote_host_is_refused(project: dict[str, str]) -> None:
+def test_plain_http_to_a_remote_host_is_refused(local: Project) -> None:
     done = run_cli(
         "plan",
         "manifests",
         "--endpoint",
         "http://example.com/api/projects/p",
-        cwd=Path(project["cwd"]),
+        cwd=local.cwd,
     )
     assert done.returncode == 1 and "refusing plain http://" in done.stderr
 
 
 @pytest.mark.parametrize("content", [b"this is not a database at all" * 100, b""])
-def test_corrupt_or_foreign_database(project: dict[str, str], content: bytes) -> None:
-    Path(project["db"]).write_bytes(content)
+def test_corrupt_or_foreign_database(local: Project, content: bytes) -> None:
+    Path(local.db).write_bytes(content)
     if not content:
-        import sqlite3
-
-        with sqlite3.connect(project["db"]) as conn:
+        with sqlite3.connect(local.db) as conn:
             conn.execute("create table customers (id integer)")
-    done = cli(project, "plan", "manifests")
+    done = cli(local, "plan", "manifests")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert project["db"] in done.stderr and "not a reconciler database" in done.stderr
+    assert local.db in done.stderr and "not a reconciler database" in done.stderr
 
 
-def test_unreadable_database(project: dict[str, str]) -> None:
-    Path(project["db"]).mkdir()
-    done = cli(project, "plan", "manifests")
+def test_unreadable_database(local: Project) -> None:
+    Path(local.db).mkdir()
+    done = cli(local, "plan", "manifests")
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert project["db"] in done.stderr
+    assert local.db in done.stderr
 
 
-def test_markdown_and_json_outputs_keep_stdout_clean(project: dict[str, str]) -> None:
+def test_markdown_and_json_outputs_keep_stdout_clean(project: Project) -> None:
     md = cli(project, "plan", "manifests", "--output", "markdown")
     assert md.stdout.startswith("<!-- reconciler-plan -->")
     assert "Target:" in md.stderr
@@ -293,11 +339,53 @@ def test_markdown_and_json_outputs_keep_stdout_clean(project: dict[str, str]) ->
     assert "(sensitive)" in json.dumps(doc) and "not-a-real-key" not in json.dumps(doc)
 
 
-def test_drift_exit_codes(project: dict[str, str]) -> None:
+def test_drift_exit_codes(project: Project) -> None:
     assert cli(project, "drift", "manifests").returncode == 2
     applied(project)
     assert cli(project, "drift", "manifests").returncode == 0
-    LocalBackend(project["db"]).disable("daily-summary-us-east")
+    project.portal.disable("daily-summary-us-east")
     done = cli(project, "drift", "manifests")
     assert done.returncode == 2
     assert "Disabled outside git: 1" in done.stdout
+
+
+def test_plan_is_identical_through_both_backends(local: Project) -> None:
+    """Same manifests, same live state (one SQLite file): the same plan JSON, target aside."""
+    applied(local)
+    path = local.cwd / "manifests/ops/daily-summaries.yaml"
+    path.write_text(path.read_text().replace('"0 7 * * 1-5"', '"20 7 * * 1-5"'))
+    (local.cwd / "manifests/integrations/events.yaml").unlink()
+    local.portal.disable("daily-summary-us-east")
+    local.portal.create_or_update(
+        "hand-made",
+        {
+            "triggers": {"t": {"type": "timer", "at": "2h"}},
+            "action": {"type": "invoke_agent_invocations_api", "agent_endpoint_id": "e"},
+        },
+    )
+    through_local = plan_json(local, "--prune")
+    with Emulator(local.db) as emu:
+        done = run_cli(
+            "plan",
+            "manifests",
+            "--prune",
+            "--output",
+            "json",
+            "--endpoint",
+            emu.endpoint(),
+            cwd=local.cwd,
+            env=FAST_RETRIES,
+        )
+    assert done.returncode == 0, done.stderr
+    through_emulator = json.loads(done.stdout)
+    assert through_local.pop("target") != through_emulator.pop("target")
+    assert through_local == through_emulator
+    assert {
+        c["name"]: c["action"] for c in through_local["changes"] if c["action"] != ["no-op"]
+    } == {
+        "daily-ops-summary": ["update"],
+        "daily-summary-us-east": ["enable"],
+        "on-deployment-finished": ["delete"],
+        "triage-new-issues": ["delete"],
+    }
+    assert [u["name"] for u in through_local["unmanaged"]] == ["hand-made"]
