@@ -60,8 +60,16 @@ def test_dropped_connections_mid_apply_then_the_next_apply_converges(
         {"fault": "drop_before", "count": 1, "method": "PUT"},
     )
     # Without retries every drop surfaces (with retries, azure-core re-sends idempotent PUTs).
-    first = cli(emu, tmp_path, "apply", "manifests", "--auto-approve", "--concurrency", "1",
-                RECONCILER_RETRY_TOTAL="0")
+    first = cli(
+        emu,
+        tmp_path,
+        "apply",
+        "manifests",
+        "--auto-approve",
+        "--concurrency",
+        "1",
+        RECONCILER_RETRY_TOTAL="0",
+    )
     assert first.returncode == 1
     assert "Traceback" not in first.stderr
     assert first.stdout.count("may or may not have taken effect") >= 1

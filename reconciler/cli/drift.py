@@ -9,6 +9,7 @@ import click
 
 from reconciler.cli.common import OUTPUT_FORMATS, resolve_output
 from reconciler.cli.context import build, target_options
+from reconciler.cli.files import write_json, write_text
 from reconciler.cli.planning import compute_plan
 from reconciler.views import drift as drift_view
 from reconciler.views.output import Output
@@ -21,6 +22,18 @@ from reconciler.views.output import Output
     "--ignore-unmanaged",
     is_flag=True,
     help="Report unmanaged routines without counting them as drift.",
+)
+@click.option(
+    "--json-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the drift report as JSON to this file.",
+)
+@click.option(
+    "--markdown-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the drift report as markdown (e.g. for a tracking issue).",
 )
 @click.option(
     "--output",
@@ -38,11 +51,14 @@ def drift(
     env: str | None,
     config_path: str | None,
     ignore_unmanaged: bool,
+    json_out: str | None,
+    markdown_out: str | None,
     output: str | None,
 ) -> None:
     """Report routines changed, disabled or deleted outside git, and unmanaged routines.
 
-    Never writes. Exit code 0 in sync, 2 drift, 1 error.
+    Differences in fields the configuration or a manifest ignores are reported as information
+    and are not drift. Never writes. Exit code 0 in sync, 2 drift, 1 error.
     """
     ctx = build(
         paths=paths,
@@ -57,12 +73,19 @@ def drift(
     out = Output(resolve_output(output))
     planned = compute_plan(ctx, out)
     planned.backend.close()
-    plan = planned.plan
-    report = drift_view.build(plan, count_unmanaged=not ignore_unmanaged)
+    report = drift_view.build(planned.plan, count_unmanaged=not ignore_unmanaged)
+    name = planned.plan.environment or "default"
+    markdown = drift_view.render_markdown([(name, report)])
+    if json_out:
+        write_json(json_out, drift_view.to_json(report))
+    if markdown_out:
+        write_text(markdown_out, markdown)
     if out.fmt == "json":
         sys.stdout.write(json.dumps(drift_view.to_json(report), indent=2) + "\n")
     elif out.fmt == "markdown":
-        sys.stdout.write(drift_view.render_markdown([("default", report)]))
+        sys.stdout.write(markdown)
     else:
         drift_view.render_text(out.out, report)
+        if out.fmt == "github":
+            out.step_summary(markdown)
     raise SystemExit(2 if report.drifted else 0)

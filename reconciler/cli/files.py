@@ -16,11 +16,15 @@ def write_private(path: str, text: str) -> None:
         handle.write(text)
 
 
-def write_json(path: str, document: dict[str, Any]) -> None:
-    """Write a JSON document (pretty, UTF-8), creating the parent folder."""
+def write_text(path: str, text: str) -> None:
+    """Write UTF-8 text, creating the parent folder."""
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
+        handle.write(text)
+
+
+def write_json(path: str, document: dict[str, Any]) -> None:
+    """Write a JSON document (pretty, UTF-8), creating the parent folder."""
+    write_text(path, json.dumps(document, indent=2) + "\n")

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from reconciler.plan.model import FORMAT_VERSION, Action, Change, Plan
 from reconciler.plan.serialize import change_to_json
-from reconciler.views.plan_markdown import MARKER, change_block
+from reconciler.views.plan_markdown import change_block, fit
 from reconciler.views.values import diff_values
 
 GROUPS = (
@@ -122,21 +122,27 @@ def _diff_lines(kind: str, item: Any) -> list[str]:
     return ["{}: project {}, git {}".format(d.dotted, *diff_values(d)) for d in diffs]
 
 
-def render_markdown(reports: list[tuple[str, DriftReport]]) -> str:
-    """Markdown drift report (for the tracking issue and the job summary)."""
-    lines = [MARKER.replace("plan", "drift"), "## Reconciler drift report", ""]
+def render_markdown(
+    reports: list[tuple[str, DriftReport]], hint: str = "the drift JSON artifact"
+) -> str:
+    """Markdown drift report (for the tracking issue and the job summary), within GitHub's
+    size limit."""
+    names = ",".join(env for env, _ in reports)
+    head = [f"<!-- reconciler-drift:{names} -->", "## Reconciler drift report", ""]
+    parts: list[str] = []
     for env, report in reports:
-        lines.append(f"### {env}: {closing(report)}")
+        parts.append(f"### {env}: {closing(report)}")
         for kind, title in GROUPS:
             items = report.groups[kind]
-            if not items:
-                continue
-            lines.append(f"\n**{title}** ({len(items)})\n")
-            for item in items:
-                if isinstance(item, Change) and kind != "ignored":
-                    lines.append(change_block(item))
-                else:
-                    lines.append(f"- `{item.name}`: {_summary(kind, item)}")
-                    lines += [f"  - {line}" for line in _diff_lines(kind, item)]
-        lines.append("")
-    return "\n".join(lines) + "\n"
+            if items:
+                parts.append(f"**{title}** ({len(items)})")
+                parts += [_markdown_item(kind, item) for item in items]
+    return fit(head, parts, hint)
+
+
+def _markdown_item(kind: str, item: Any) -> str:
+    if isinstance(item, Change) and kind != "ignored":
+        return change_block(item)
+    lines = [f"- `{item.name}`: {_summary(kind, item)}"]
+    lines += [f"  - {line}" for line in _diff_lines(kind, item)]
+    return "\n".join(lines)

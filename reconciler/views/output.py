@@ -55,8 +55,9 @@ class Output:
             style = "red" if item.severity == "error" else "yellow"
             self.err.print(Text(item.render(), style=style))
 
-    def plan(self, plan: Plan, env: str = "default") -> None:
-        """The plan in the chosen format."""
+    def plan(self, plan: Plan, env: str | None = None) -> None:
+        """The plan in the chosen format (``env`` names its section in markdown)."""
+        env = env or plan.environment or "default"
         if self.fmt == "json":
             sys.stdout.write(json.dumps(plan_to_json(plan), indent=2) + "\n")
         elif self.fmt == "markdown":
@@ -64,9 +65,10 @@ class Output:
         else:
             plan_text.render(self.out, plan)
             if self.fmt == "github":
-                self._step_summary(plan_markdown.render([(env, plan)]))
+                self.step_summary(plan_markdown.render([(env, plan)]))
 
-    def _step_summary(self, text: str) -> None:
+    def step_summary(self, text: str) -> None:
+        """Append markdown to ``$GITHUB_STEP_SUMMARY`` (the job summary), when it is set."""
         path = os.environ.get("GITHUB_STEP_SUMMARY")
         if path:
             with open(path, "a", encoding="utf-8") as handle:

@@ -84,6 +84,19 @@ def _environment(env: str, plan: Plan) -> list[str]:
     return parts
 
 
+def fit(head: list[str], parts: list[str], hint: str, limit: int = COMMENT_LIMIT) -> str:
+    """``head`` then as many ``parts`` as fit under ``limit``, then a pointer to ``hint``."""
+    text = "\n".join(head)
+    for part in parts:
+        if len(text) + len(part) + _RESERVE > limit:
+            return text + (
+                "\n\n> **Truncated**: the report is too long for GitHub (65,536 characters). "
+                f"The full report is in {hint}.\n"
+            )
+        text += "\n" + part + "\n"
+    return text
+
+
 def render(
     plans: list[tuple[str, Plan]],
     artifact_hint: str = "the plan JSON artifact",
@@ -91,13 +104,5 @@ def render(
 ) -> str:
     """The whole markdown document, truncated to ``limit`` characters with a pointer."""
     head = [MARKER, "## Reconciler plan", "", *summary_table(plans), ""]
-    text = "\n".join(head)
-    for env, plan in plans:
-        for part in _environment(env, plan):
-            if len(text) + len(part) + _RESERVE > limit:
-                return text + (
-                    f"\n\n> **Truncated**: the plan is too long for a comment. "
-                    f"The full plan is in {artifact_hint}.\n"
-                )
-            text += "\n" + part + "\n"
-    return text
+    parts = [part for env, plan in plans for part in _environment(env, plan)]
+    return fit(head, parts, artifact_hint, limit)

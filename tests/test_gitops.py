@@ -1,0 +1,275 @@
+"""The GitHub workflows' own commands (.github/scripts/*.sh), run for real against the emulator.
+
+One emulator serves two projects, dev and prod (as two Foundry projects would), and a temp copy
+of this repository's reconciler.yaml and manifests plays the repository.  The scripts get the
+same environment variables a GitHub runner gives them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.emulator.server import Emulator
+from reconciler.live.azure import AzureBackend
+from reconciler.plan import ownership
+from tests.conftest import REPO
+
+FAST = {"RECONCILER_RETRY_TOTAL": "2", "RECONCILER_RETRY_BACKOFF": "0.01"}
+
+
+@dataclass
+class Repo:
+    """A checkout of the repository wired to an emulator with a dev and a prod project."""
+
+    root: Path
+    emulator: Emulator
+
+    def endpoint(self, env: str) -> str:
+        return self.emulator.endpoint(env)
+
+    def portal(self, env: str) -> AzureBackend:
+        return AzureBackend(self.endpoint(env), environ=FAST)
+
+    def run(self, script: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        """Run .github/scripts/SCRIPT like the workflow does (bash, GitHub's variables)."""
+        outputs = self.root / "github_output"
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "AZURE_"))},
+            **FAST,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "NO_COLOR": "1",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_STEP_SUMMARY": str(self.root / "step_summary.md"),
+            "GITHUB_OUTPUT": str(outputs),
+            "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+            "GITHUB_ACTOR": "octocat",
+            "GITHUB_REPOSITORY": "contoso/routines",
+            "GITHUB_RUN_ID": "42",
+            "DEV_PROJECT_ENDPOINT": self.endpoint("dev"),
+            "PROD_PROJECT_ENDPOINT": self.endpoint("prod"),
+            "OUT_DIR": "out",
+            **extra,
+        }
+        return subprocess.run(
+            ["bash", str(REPO / ".github/scripts" / script), *args],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    def outputs(self) -> dict[str, str]:
+        path = self.root / "github_output"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return dict(line.split("=", 1) for line in lines)
+
+    def json(self, name: str) -> dict[str, Any]:
+        return dict(json.loads((self.root / "out" / name).read_text()))
+
+    def edit(self, rel: str, old: str, new: str) -> None:
+        path = self.root / rel
+        text = path.read_text()
+        assert old in text, old
+        path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repo]:
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    shutil.copy(REPO / "reconciler.yaml", tmp_path / "reconciler.yaml")
+    with Emulator(tmp_path / "emulator.db") as emu:
+        yield Repo(tmp_path, emu)
+
+
+def deployed(repo: Repo) -> None:
+    for env in ("dev", "prod"):
+        done = repo.run("apply.sh", env)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_pull_request_plan_has_summary_table_collapsible_diffs_and_artifacts(repo: Repo) -> None:
+    deployed(repo)
+    repo.edit("manifests/ops/daily-summaries.yaml", '"0 7 * * 1-5"', '"45 6 * * 1-5"')
+    (repo.root / "manifests/releases/timers.yaml").unlink()
+    for env in ("dev", "prod"):
+        done = repo.run("plan.sh", env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"Target: {repo.endpoint(env)}" in done.stdout
+    dev = repo.json("plan-dev.json")
+    assert dev["target"]["environment"] == "dev"
+    assert {c["name"]: c["action"] for c in dev["changes"] if c["action"] != ["no-op"]} == {
+        "daily-ops-summary": ["update"],
+        "post-deploy-warmup": ["delete"],
+        "quarter-close-reminder": ["delete"],
+        "release-day-announcement": ["delete"],
+    }
+    done = repo.run("comment.sh", "comment.md", "out/plan-dev.json", "out/plan-prod.json")
+    assert done.returncode == 0, done.stderr
+    comment = (repo.root / "comment.md").read_text()
+    assert comment.startswith("<!-- reconciler-plan -->")
+    assert "| dev | `" + repo.endpoint("dev") + "` | 0 | 1 | 0 | 3 | 0 | 0 |" in comment
+    assert "| prod | `" + repo.endpoint("prod") + "` | 0 | 1 | 0 | 3 | 0 | 0 |" in comment
+    assert comment.count("<details>") == 8
+    assert (
+        '| `triggers.weekday-morning.cron_expression` | `"0 7 * * 1-5"` | `"45 6 * * 1-5"` |'
+    ) in comment
+    assert "Plan: 0 to create, 1 to update, 0 to replace, 3 to delete." in comment
+    assert len(comment) < 65_536
+    summary = (repo.root / "step_summary.md").read_text()
+    assert summary.count("<!-- reconciler-plan -->") >= 2
+
+
+def test_plan_never_writes(repo: Repo) -> None:
+    assert repo.run("plan.sh", "dev").returncode == 0
+    assert repo.portal("dev").list_routines() == []
+
+
+def test_invalid_manifest_fails_the_plan_with_an_annotation(repo: Repo) -> None:
+    repo.edit("manifests/ops/regional.yaml", "America/New_York", "America/Nowhere")
+    done = repo.run("plan.sh", "dev")
+    assert done.returncode == 1
+    [annotation] = [x for x in done.stdout.splitlines() if x.startswith("::error ")]
+    assert annotation.startswith("::error file=") and "regional.yaml,line=10,col=20," in annotation
+    assert "title=routines[0].triggers.local-morning.time_zone::unknown time zone" in annotation
+    assert not (repo.root / "out/plan-dev.json").exists()
+
+
+def test_misconfigured_environment_fails_fast(repo: Repo) -> None:
+    done = repo.run("plan.sh", "dev", DEV_PROJECT_ENDPOINT="")
+    assert done.returncode == 1
+    assert "does not resolve" in done.stderr and "refusing to fall back" in done.stderr
+    assert not (repo.root / ".reconciler").exists()
+    unknown = repo.run("plan.sh", "staging")
+    assert unknown.returncode == 1 and "'staging' is not in reconciler.yaml" in unknown.stderr
+
+
+def test_apply_writes_an_audit_record_and_gates_nothing_itself(repo: Repo) -> None:
+    done = repo.run("apply.sh", "dev")
+    assert done.returncode == 0, done.stdout + done.stderr
+    audit = repo.json("audit-dev.json")
+    assert audit["kind"] == "reconciler-apply-audit" and audit["ok"] is True
+    assert (audit["commit"], audit["actor"]) == (
+        "0123456789abcdef0123456789abcdef01234567",
+        "octocat",
+    )
+    assert audit["run"] == "https://github.com/contoso/routines/actions/runs/42"
+    assert audit["plan"]["target"]["environment"] == "dev"
+    assert {r["name"] for r in audit["results"]} >= {"daily-ops-summary", "dev-smoke-test"}
+    assert all(r["status"] == "ok" for r in audit["results"])
+    names = {r["name"] for r in repo.portal("dev").list_routines()}
+    assert "dev-smoke-test" in names and "prod-capacity-report" not in names
+    records = [ownership.split(r["description"])[1] for r in repo.portal("dev").list_routines()]
+    assert {r.stack for r in records if r} == {"routines-platform"}
+
+
+def test_apply_fails_the_job_on_any_failed_change(repo: Repo) -> None:
+    from tests.emulator_fixtures import admin
+
+    admin(
+        repo.emulator.url,
+        "PUT",
+        "faults",
+        {
+            "script": [
+                {
+                    "fault": "400",
+                    "method": "PUT",
+                    "param": "action.agent_name",
+                    "message": "agent has no agent identity",
+                }
+            ]
+        },
+    )
+    done = repo.run("apply.sh", "dev")
+    assert done.returncode == 1
+    assert any(x.startswith("::error file=") for x in done.stdout.splitlines())
+    audit = repo.json("audit-dev.json")
+    assert audit["ok"] is False
+    assert [r["status"] for r in audit["results"]].count("failed") == 1
+
+
+def test_drift_after_out_of_band_disable_and_portal_edit_then_in_sync_after_apply(
+    repo: Repo,
+) -> None:
+    deployed(repo)
+    assert repo.run("drift.sh", "dev").returncode == 0
+    assert repo.outputs()["drift"] == "false"
+    portal = repo.portal("dev")
+    portal.disable("daily-summary-us-east")
+    edited = portal.get("daily-ops-summary")
+    assert edited is not None
+    human, record = ownership.split(edited["description"])
+    assert record is not None
+    edited["description"] = ownership.join("Edited in the portal", record)
+    edited["triggers"]["weekday-morning"]["cron_expression"] = "0 9 * * 1-5"
+    portal.create_or_update("daily-ops-summary", edited)
+    portal.create_or_update(
+        "made-in-portal",
+        {
+            "triggers": {
+                "t": {"type": "schedule", "cron_expression": "0 12 * * *", "time_zone": "UTC"}
+            },
+            "action": {"type": "invoke_agent_responses_api", "agent_name": "x"},
+        },
+    )
+
+    done = repo.run("drift.sh", "dev")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.outputs()["drift"] == "true"
+    report = (repo.root / "out/drift-dev.md").read_text()
+    assert report.startswith("<!-- reconciler-drift:dev -->")
+    assert "**Changed outside git** (1)" in report and "daily-ops-summary" in report
+    assert "**Disabled outside git** (1)" in report
+    assert "**Unmanaged routines in the project** (1)" in report and "made-in-portal" in report
+    doc = repo.json("drift-dev.json")
+    assert doc["drifted"] is True
+    assert {d["path"] for d in doc["changed"][0]["diff"]} == {
+        "description",
+        "triggers.weekday-morning.cron_expression",
+    }
+
+    portal.delete("made-in-portal")
+    assert repo.run("apply.sh", "dev").returncode == 0
+    assert repo.run("drift.sh", "dev").returncode == 0
+    assert repo.outputs()["drift"] == "false"
+
+
+def test_ignored_field_is_reported_but_is_not_drift(repo: Repo) -> None:
+    deployed(repo)
+    repo.portal("prod").disable("daily-ops-summary")  # prod ignores /enabled
+    done = repo.run("drift.sh", "prod")
+    assert done.returncode == 0
+    assert repo.outputs()["drift"] == "false"
+    doc = repo.json("drift-prod.json")
+    assert doc["drifted"] is False
+    assert [(i["name"], i["ignored_differences"][0]["path"]) for i in doc["ignored"]] == [
+        ("daily-ops-summary", "enabled")
+    ]
+    assert "Ignored differences" in done.stdout
+    again = repo.run("apply.sh", "prod")
+    assert again.returncode == 0
+    live = repo.portal("prod").get("daily-ops-summary")
+    assert live is not None and live["enabled"] is False  # the pause survives a deploy
+
+
+def test_drift_error_exits_1(repo: Repo) -> None:
+    done = repo.run(
+        "drift.sh",
+        "dev",
+        DEV_PROJECT_ENDPOINT="http://127.0.0.1:9/api/projects/x",
+        RECONCILER_RETRY_TOTAL="0",
+    )
+    assert done.returncode == 1
+    assert "cannot reach" in done.stderr
