@@ -210,7 +210,7 @@ def test_drift_after_out_of_band_disable_and_portal_edit_then_in_sync_after_appl
     portal.disable("daily-summary-us-east")
     edited = portal.get("daily-ops-summary")
     assert edited is not None
-    human, record = ownership.split(edited["description"])
+    _, record = ownership.split(edited["description"])
     assert record is not None
     edited["description"] = ownership.join("Edited in the portal", record)
     edited["triggers"]["weekday-morning"]["cron_expression"] = "0 9 * * 1-5"
