@@ -133,9 +133,15 @@ def load(
             result.diagnostics.append(problem)
         if source is not None:
             result.files.append(FileDigest(path, source.sha256))
+            first = len(result.diagnostics)
             _load_file(source, variables, now, result)
+            result.diagnostics[first:] = sorted(result.diagnostics[first:], key=_position)
     _check_unique_names(result)
     return result
+
+
+def _position(item: Diagnostic) -> tuple[int, int]:
+    return item.line or 0, item.col or 0
 
 
 def _load_file(

@@ -378,7 +378,7 @@ def _delete(live: dict[str, Any]) -> Change:
     return Change(
         name=str(live.get("name")),
         action=Action.DELETE,
-        reason="no longer declared in git (prune)",
+        reason="no longer declared in git; prune is on",
         before=redact(before, UNDECLARED_SENSITIVE),
         fingerprint=fingerprint(live),
     )
