@@ -25,8 +25,14 @@ from reconciler.views import plan_markdown, plan_text
 
 
 def _console(stream: Any) -> Console:
+    """A console that styles only a terminal, and nothing at all under ``NO_COLOR``."""
+    plain = bool(os.environ.get("NO_COLOR"))
     return Console(
-        file=stream, soft_wrap=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR"))
+        file=stream,
+        soft_wrap=True,
+        highlight=False,
+        no_color=plain,
+        color_system=None if plain else "auto",
     )
 
 
