@@ -13,7 +13,14 @@ import click
 from reconciler import audit
 from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, apply_plan
 from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
-from reconciler.cli.context import Context, build, prune_options, target_options
+from reconciler.cli.context import (
+    Context,
+    PruneArgs,
+    TargetArgs,
+    build,
+    prune_options,
+    target_options,
+)
 from reconciler.cli.files import write_json
 from reconciler.cli.planning import compute_plan
 from reconciler.diagnostics import ReconcilerError
@@ -62,15 +69,8 @@ from reconciler.views.output import Output
 def apply(
     *,
     paths: tuple[str, ...],
-    endpoint: str | None,
-    stack: str | None,
-    cli_vars: tuple[str, ...],
-    env: str | None,
-    config_path: str | None,
-    prune: bool | None,
-    max_deletes: int | None,
-    adopt: bool,
-    adopt_from: tuple[str, ...],
+    target: TargetArgs,
+    pruning: PruneArgs,
     auto_approve: bool,
     concurrency: int,
     max_failures: int,
@@ -84,19 +84,7 @@ def apply(
     """
     out = Output(resolve_output(output))
     saved_file = paths[0] if len(paths) == 1 and _is_plan_file(paths[0]) else None
-    ctx = build(
-        paths=() if saved_file else paths,
-        endpoint=endpoint,
-        stack=stack,
-        cli_vars=cli_vars,
-        env=env,
-        config_path=config_path,
-        prune=prune,
-        max_deletes=max_deletes,
-        adopt=adopt,
-        adopt_from=adopt_from,
-        require_paths=saved_file is None,
-    )
+    ctx = build(target, () if saved_file else paths, pruning, require_paths=saved_file is None)
     if saved_file:
         plan, backend = _load_saved(saved_file, ctx, out)
         locate = None

@@ -1,11 +1,17 @@
-"""Resolving what a command targets: flags first, then reconciler.yaml, then defaults."""
+"""Resolving what a command targets: flags first, then reconciler.yaml, then defaults.
+
+Commands declare ``@config_options``, ``@target_options`` and ``@prune_options``; each decorator
+adds its flags and hands the command one typed bundle (``ConfigArgs``, ``TargetArgs``,
+``PruneArgs``) instead of the individual values.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -22,6 +28,33 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
+class ConfigArgs:
+    """``--env``, ``--config`` and ``--var``."""
+
+    env: str | None = None
+    config_path: str | None = None
+    cli_vars: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TargetArgs(ConfigArgs):
+    """``ConfigArgs`` plus ``--endpoint`` and ``--stack``."""
+
+    endpoint: str | None = None
+    stack: str | None = None
+
+
+@dataclass(frozen=True)
+class PruneArgs:
+    """``--prune/--no-prune``, ``--max-deletes``, ``--adopt`` and ``--adopt-from``."""
+
+    prune: bool | None = None
+    max_deletes: int | None = None
+    adopt: bool = False
+    adopt_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Context:
     """The resolved target and settings of one command run."""
 
@@ -34,145 +67,161 @@ class Context:
         return self.settings.options.stack
 
 
-def config_options(func: F) -> F:
-    """``--env``, ``--config`` and ``--var`` (what even offline commands need)."""
-    func = click.option(
+def _bundle(func: F, name: str, kind: type[Any], options: list[Callable[[F], F]]) -> F:
+    """Wrap ``func`` so that the flags of ``kind`` arrive as one ``name=kind(...)`` argument."""
+    keys = [f.name for f in fields(kind)]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        bundle = kind(**{key: kwargs.pop(key) for key in keys})
+        return func(**{name: bundle}, **kwargs)
+
+    decorated: Any = wrapper
+    for option in options:
+        decorated = option(decorated)
+    return cast(F, decorated)
+
+
+_CONFIG_FLAGS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--var",
+        "cli_vars",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Variable for ${NAME} interpolation (repeatable; wins over the "
+        "configuration and the environment).",
+    ),
+    click.option(
+        "--env",
+        "env",
+        default=None,
+        metavar="NAME",
+        help="Environment from the configuration: its endpoint, manifests, variables, "
+        "prune policy and ignore rules.",
+    ),
+    click.option(
         "--config",
         "config_path",
         default=None,
         metavar="FILE",
         help=f"Project configuration (default: ./{config.CONFIG_FILE} when present).",
-    )(func)
-    func = click.option(
-        "--env",
-        "env",
-        default=None,
-        metavar="NAME",
-        help="Environment from the configuration: its endpoint, manifests, variables, prune "
-        "policy and ignore rules.",
-    )(func)
-    return click.option(
-        "--var",
-        "cli_vars",
-        multiple=True,
-        metavar="NAME=VALUE",
-        help="Variable for ${NAME} interpolation (repeatable; wins over the configuration and "
-        "the environment).",
-    )(func)
-
-
-def target_options(func: F) -> F:
-    """``config_options`` plus ``--endpoint`` and ``--stack``."""
-    func = config_options(func)
-    func = click.option(
+    ),
+]
+_TARGET_FLAGS: list[Callable[[Any], Any]] = [
+    *_CONFIG_FLAGS,
+    click.option(
         "--stack",
         default=None,
         metavar="NAME",
-        help=f"Ownership scope: only routines this stack created are ever updated or pruned "
-        f"(default: the configuration's stack, else {DEFAULT_STACK}).",
-    )(func)
-    return click.option(
+        help="Ownership scope: only routines this stack created are ever updated or "
+        f"pruned (default: the configuration's stack, else {DEFAULT_STACK}).",
+    ),
+    click.option(
         "--endpoint",
         default=None,
         metavar="ENDPOINT",
-        help="local:PATH, https://<account>.services.ai.azure.com/api/projects/<project>, or "
-        "an emulator's http://127.0.0.1:PORT/api/projects/<project> (default: the "
-        "environment's endpoint, else $AZURE_AI_PROJECT_ENDPOINT, else "
+        help="local:PATH, https://<account>.services.ai.azure.com/api/projects/"
+        "<project>, or an emulator's http://127.0.0.1:PORT/api/projects/<project> "
+        "(default: the environment's endpoint, else $AZURE_AI_PROJECT_ENDPOINT, else "
         "local:.reconciler/local.db).",
-    )(func)
-
-
-def prune_options(func: F) -> F:
-    """``--prune``, ``--max-deletes``, ``--adopt`` and ``--adopt-from``."""
-    func = click.option(
+    ),
+]
+_PRUNE_FLAGS: list[Callable[[Any], Any]] = [
+    click.option(
         "--adopt-from",
         multiple=True,
         metavar="STACK",
         help="Take over declared routines that another stack owns.",
-    )(func)
-    func = click.option(
+    ),
+    click.option(
         "--adopt",
         is_flag=True,
         help="Take over declared routines that exist but were created outside the reconciler.",
-    )(func)
-    func = click.option(
+    ),
+    click.option(
         "--max-deletes",
         type=click.IntRange(min=0),
         default=None,
         help="Allow up to N deletes (default: the smaller of 10 and 25% of the "
         "routines this stack owns).",
-    )(func)
-    return click.option(
+    ),
+    click.option(
         "--prune/--no-prune",
         default=None,
-        help="Delete routines this stack owns that git no longer declares "
-        "(default: the environment's prune policy, else off).",
-    )(func)
+        help="Delete routines this stack owns that git no longer declares (default: "
+        "the environment's prune policy, else off).",
+    ),
+]
+
+
+def config_options(func: F) -> F:
+    """``--env``, ``--config`` and ``--var`` as ``config: ConfigArgs``."""
+    return _bundle(func, "config", ConfigArgs, _CONFIG_FLAGS)
+
+
+def target_options(func: F) -> F:
+    """The config flags plus ``--endpoint`` and ``--stack``, as ``target: TargetArgs``."""
+    return _bundle(func, "target", TargetArgs, _TARGET_FLAGS)
+
+
+def prune_options(func: F) -> F:
+    """The prune and adopt flags, as ``pruning: PruneArgs``."""
+    return _bundle(func, "pruning", PruneArgs, _PRUNE_FLAGS)
 
 
 def build(
+    target: TargetArgs,
+    paths: tuple[str, ...] = (),
+    pruning: PruneArgs | None = None,
     *,
-    paths: tuple[str, ...],
-    endpoint: str | None,
-    stack: str | None,
-    cli_vars: tuple[str, ...],
-    env: str | None = None,
-    config_path: str | None = None,
-    prune: bool | None = None,
-    max_deletes: int | None = None,
-    adopt: bool = False,
-    adopt_from: tuple[str, ...] = (),
     require_paths: bool = True,
 ) -> Context:
     """Resolve flags and the configuration into a Context; ReconcilerError when inconsistent.
 
     Flags win over the configuration, which wins over defaults.
     """
-    resolved = config.resolve(_load_config(config_path), env, os.environ)
-    stack_name = stack or resolved.stack
-    problem = check_stack_name(stack_name)
+    pruning = pruning or PruneArgs()
+    resolved = config.resolve(_load_config(target.config_path), target.env, os.environ)
+    stack = target.stack or resolved.stack
+    problem = check_stack_name(stack)
     if problem:
         raise ReconcilerError(problem)
     manifest_paths = paths or resolved.paths
     if not manifest_paths and require_paths:
-        raise ReconcilerError(
-            "no manifest paths given",
-            hint="pass files or folders, e.g. "
-            "'reconciler plan manifests/', or list them in "
-            f"{config.CONFIG_FILE}",
-        )
-    target = endpoints.resolve(endpoint, resolved.endpoint, os.environ)
+        raise _no_paths("plan")
+    endpoint = endpoints.resolve(target.endpoint, resolved.endpoint, os.environ)
     options = PlanOptions(
-        stack=stack_name,
-        target=target.display,
-        prune=resolved.prune if prune is None else prune,
-        adopt=adopt,
-        adopt_from=frozenset(adopt_from),
-        max_deletes=resolved.max_deletes if max_deletes is None else max_deletes,
+        stack=stack,
+        target=endpoint.display,
+        prune=resolved.prune if pruning.prune is None else pruning.prune,
+        adopt=pruning.adopt,
+        adopt_from=frozenset(pruning.adopt_from),
+        max_deletes=resolved.max_deletes if pruning.max_deletes is None else pruning.max_deletes,
         ignore=_patterns(resolved.ignore),
         environment=resolved.environment,
     )
-    settings = Settings(
-        paths=manifest_paths,
-        variables=variables(cli_vars, resolved.variables),
-        now=now(),
-        options=options,
-    )
-    return Context(endpoint=target, settings=settings)
+    values = variables(target.cli_vars, resolved.variables)
+    settings = Settings(paths=manifest_paths, variables=values, now=now(), options=options)
+    return Context(endpoint=endpoint, settings=settings)
 
 
 def offline_settings(
-    paths: tuple[str, ...], env: str | None, config_path: str | None, cli_vars: tuple[str, ...]
+    paths: tuple[str, ...], args: ConfigArgs
 ) -> tuple[tuple[str, ...], dict[str, str]]:
     """Manifest paths and variables for commands that never connect (``validate``)."""
-    resolved = config.resolve(_load_config(config_path), env, os.environ, offline=True)
+    resolved = config.resolve(_load_config(args.config_path), args.env, os.environ, offline=True)
     chosen = paths or resolved.paths
     if not chosen:
-        raise ReconcilerError(
-            "no manifest paths given",
-            hint="pass files or folders, e.g. 'reconciler validate manifests/'",
-        )
-    return chosen, variables(cli_vars, resolved.variables)
+        raise _no_paths("validate")
+    return chosen, variables(args.cli_vars, resolved.variables)
+
+
+def _no_paths(command: str) -> ReconcilerError:
+    return ReconcilerError(
+        "no manifest paths given",
+        hint=f"pass files or folders, e.g. 'reconciler {command} manifests/', or list them in "
+        f"{config.CONFIG_FILE}",
+    )
 
 
 def _load_config(explicit: str | None) -> config.LoadedConfig | None:

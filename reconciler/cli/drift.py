@@ -8,7 +8,7 @@ import sys
 import click
 
 from reconciler.cli.common import OUTPUT_FORMATS, resolve_output
-from reconciler.cli.context import build, target_options
+from reconciler.cli.context import PruneArgs, TargetArgs, build, target_options
 from reconciler.cli.files import write_json, write_text
 from reconciler.cli.planning import compute_plan
 from reconciler.views import drift as drift_view
@@ -45,11 +45,7 @@ from reconciler.views.output import Output
 def drift(
     *,
     paths: tuple[str, ...],
-    endpoint: str | None,
-    stack: str | None,
-    cli_vars: tuple[str, ...],
-    env: str | None,
-    config_path: str | None,
+    target: TargetArgs,
     ignore_unmanaged: bool,
     json_out: str | None,
     markdown_out: str | None,
@@ -60,16 +56,7 @@ def drift(
     Differences in fields the configuration or a manifest ignores are reported as information
     and are not drift. Never writes. Exit code 0 in sync, 2 drift, 1 error.
     """
-    ctx = build(
-        paths=paths,
-        endpoint=endpoint,
-        stack=stack,
-        cli_vars=cli_vars,
-        env=env,
-        config_path=config_path,
-        prune=True,
-        max_deletes=None,
-    )
+    ctx = build(target, paths, PruneArgs(prune=True))
     out = Output(resolve_output(output))
     planned = compute_plan(ctx, out)
     planned.backend.close()

@@ -8,7 +8,7 @@ import sys
 import click
 
 from reconciler.cli.common import now
-from reconciler.cli.context import build, target_options
+from reconciler.cli.context import TargetArgs, build, target_options
 from reconciler.diagnostics import ReconcilerError
 from reconciler.export import dump, export, file_name
 from reconciler.live.base import BackendError
@@ -26,29 +26,13 @@ from reconciler.views.output import Output
     help="Write one manifest per routine into this folder (default: print one manifest to stdout).",
 )
 @click.option("--force", is_flag=True, help="Overwrite files that already exist in --out.")
-def export_command(
-    *,
-    endpoint: str | None,
-    stack: str | None,
-    cli_vars: tuple[str, ...],
-    env: str | None,
-    config_path: str | None,
-    out_dir: str | None,
-    force: bool,
-) -> None:
+def export_command(*, target: TargetArgs, out_dir: str | None, force: bool) -> None:
     """Write manifests for the live routines (bootstrap a repository, or adopt a project).
 
     Exporting from a project this stack manages and planning the result shows no changes;
     for routines created elsewhere, plan with --adopt to take them over.
     """
-    ctx = build(
-        paths=("-",),
-        endpoint=endpoint,
-        stack=stack,
-        cli_vars=cli_vars,
-        env=env,
-        config_path=config_path,
-    )
+    ctx = build(target, require_paths=False)
     out = Output("text" if out_dir else "json")
     out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
     backend = open_backend(ctx.endpoint)

@@ -6,7 +6,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
-from reconciler.cli.context import build, prune_options, target_options
+from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
 from reconciler.cli.files import write_json, write_private
 from reconciler.cli.planning import compute_plan
 from reconciler.plan import saved
@@ -48,33 +48,15 @@ from reconciler.views.output import Output
 def plan(
     *,
     paths: tuple[str, ...],
-    endpoint: str | None,
-    stack: str | None,
-    cli_vars: tuple[str, ...],
-    env: str | None,
-    config_path: str | None,
-    prune: bool | None,
-    max_deletes: int | None,
-    adopt: bool,
-    adopt_from: tuple[str, ...],
+    target: TargetArgs,
+    pruning: PruneArgs,
     out_file: str | None,
     json_out: str | None,
     detailed_exitcode: bool,
     output: str | None,
 ) -> None:
     """Compare the manifests with the live project and show what apply would change."""
-    ctx = build(
-        paths=paths,
-        endpoint=endpoint,
-        stack=stack,
-        cli_vars=cli_vars,
-        env=env,
-        config_path=config_path,
-        prune=prune,
-        max_deletes=max_deletes,
-        adopt=adopt,
-        adopt_from=adopt_from,
-    )
+    ctx = build(target, paths, pruning)
     out = Output(resolve_output(output))
     planned = compute_plan(ctx, out)
     planned.backend.close()

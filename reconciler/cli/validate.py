@@ -7,7 +7,7 @@ import sys
 import click
 
 from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
-from reconciler.cli.context import config_options, offline_settings
+from reconciler.cli.context import ConfigArgs, config_options, offline_settings
 from reconciler.manifest.loader import load
 from reconciler.views import diagnostics as view
 
@@ -22,21 +22,14 @@ from reconciler.views import diagnostics as view
     default=None,
     help="text (default), json, or github annotations (default under GitHub Actions).",
 )
-def validate(
-    *,
-    paths: tuple[str, ...],
-    cli_vars: tuple[str, ...],
-    env: str | None,
-    config_path: str | None,
-    output: str | None,
-) -> None:
+def validate(*, paths: tuple[str, ...], config: ConfigArgs, output: str | None) -> None:
     """Check manifests against the schema and the service's rules (no network needed).
 
     PATHS default to the manifests of reconciler.yaml (of --env when given). Prints one line
     per problem as file:line:col: field: message. Exit code 0 when every manifest is valid,
     1 otherwise.
     """
-    chosen, values = offline_settings(paths, env, config_path, cli_vars)
+    chosen, values = offline_settings(paths, config)
     result = load(list(chosen), variables=values, now=now())
     fmt = resolve_output(output)
     if fmt == "json":

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from reconciler.emulator.faults import FaultConfig
-from reconciler.emulator.protocol import HttpError, Reply, parse_json
+from reconciler.emulator.protocol import HttpError, Reply, method_not_allowed, parse_json
 from reconciler.emulator.state import EmulatorState
 
 PREFIX: Final = "/_emulator"
@@ -25,13 +25,7 @@ def handle_admin(state: EmulatorState, method: str, path: str, raw: bytes) -> Re
         raise HttpError(404, "not_found", f"no emulator admin route {path}")
     handler = methods.get(method)
     if handler is None:
-        allowed = ", ".join(sorted(methods))
-        raise HttpError(
-            405,
-            "method_not_allowed",
-            f"{method} is not allowed here; allowed: {allowed}",
-            headers={"Allow": allowed},
-        )
+        raise method_not_allowed(method, methods)
     return handler(state, _body(raw))
 
 

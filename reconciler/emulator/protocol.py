@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from reconciler.live.store import ServiceError
 
 API_VERSION: Final = "v1"
 ROUTINES_FEATURES: Final = frozenset({"V1Preview", "V2Preview"})
@@ -27,8 +29,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class HttpError(Exception):
-    """A protocol-level failure with the service's error shape."""
+class HttpError(ServiceError):
+    """A protocol-level failure: a ``ServiceError`` that may carry response headers."""
 
     def __init__(
         self,
@@ -39,38 +41,28 @@ class HttpError(Exception):
         param: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.param = param
+        super().__init__(status, code, message, param)
         self.headers = dict(headers or {})
-
-    def to_body(self) -> dict[str, Any]:
-        """``{"error": {code, message, param, type}}``."""
-        return error_body(self.status, self.code, self.message, self.param)
 
     def reply(self) -> Reply:
         """This error as a ``Reply``."""
         return Reply(self.status, self.to_body(), dict(self.headers))
 
 
-def error_type(status: int) -> str:
-    """The ``type`` of an error body, from its status (OpenAI-style names)."""
-    if status == 401:
-        return "authentication_error"
-    if status == 403:
-        return "permission_error"
-    if status == 429:
-        return "rate_limit_error"
-    if status >= 500:
-        return "server_error"
-    return "invalid_request_error"
-
-
 def error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
     """The service's error body."""
-    return {"error": {"code": code, "message": message, "param": param, "type": error_type(status)}}
+    return ServiceError(status, code, message, param).to_body()
+
+
+def method_not_allowed(method: str, allowed: Iterable[str]) -> HttpError:
+    """The 405 for ``method`` on a route that answers ``allowed`` (with an Allow header)."""
+    listed = ", ".join(sorted(allowed))
+    return HttpError(
+        405,
+        "method_not_allowed",
+        f"{method} is not allowed here; allowed: {listed}",
+        headers={"Allow": listed},
+    )
 
 
 def check_api_version(query: Mapping[str, list[str]]) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote
 
-from reconciler.emulator.protocol import HttpError
+from reconciler.emulator.protocol import HttpError, method_not_allowed
 
 _PATH: Final = re.compile(
     r"^/api/projects/(?P<project>[^/]+)/routines"
@@ -60,13 +60,7 @@ def match(method: str, raw_path: str) -> RoutineRoute:
             ":disable, :dispatch_async and /runs",
         )
     if method not in methods:
-        allowed = ", ".join(sorted(methods))
-        raise HttpError(
-            405,
-            "method_not_allowed",
-            f"{method} is not allowed here; allowed: {allowed}",
-            headers={"Allow": allowed},
-        )
+        raise method_not_allowed(method, methods)
     operation, key = methods[method]
     return RoutineRoute(
         operation=operation,

@@ -74,6 +74,14 @@ _DELIVERY_SOURCE: Final = {"schedule": "schedule_delivery", "timer": "timer_deli
 # --- errors --------------------------------------------------------------------------------
 
 
+def error_type(status: int) -> str:
+    """The ``type`` of an error body, from its status (OpenAI-style names)."""
+    names = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+    if status >= 500:
+        return "server_error"
+    return names.get(status, "invalid_request_error")
+
+
 class ServiceError(Exception):
     """A request the service refuses, with the HTTP status and the REST error body's fields."""
 
@@ -98,7 +106,7 @@ class ServiceError(Exception):
             "code": self.code,
             "message": self.message,
             "param": self.param,
-            "type": "invalid_request_error" if self.status < 500 else "server_error",
+            "type": error_type(self.status),
         }
         if self.details:
             error["details"] = self.details
