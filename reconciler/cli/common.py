@@ -6,6 +6,8 @@ import os
 import time
 from collections.abc import Mapping
 
+import click
+
 from reconciler.diagnostics import ReconcilerError
 
 OUTPUT_FORMATS = ("text", "json", "markdown", "github")
@@ -40,3 +42,13 @@ def resolve_output(output: str | None) -> str:
     if output:
         return output
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Choice(OUTPUT_FORMATS),
+    default=None,
+    help="text (default), json, markdown, or github (text plus annotations and the job "
+    "summary; the default under GitHub Actions).",
+)

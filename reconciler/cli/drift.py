@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from reconciler.cli.common import OUTPUT_FORMATS, resolve_output
+from reconciler.cli.common import output_option, resolve_output
 from reconciler.cli.context import PruneArgs, TargetArgs, build, target_options
 from reconciler.cli.files import write_json, write_text
 from reconciler.cli.planning import compute_plan
@@ -35,13 +35,7 @@ from reconciler.views.output import Output
     default=None,
     help="Also write the drift report as markdown (e.g. for a tracking issue).",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(OUTPUT_FORMATS),
-    default=None,
-    help="text (default), json, markdown, or github (default under GitHub Actions).",
-)
+@output_option
 def drift(
     *,
     paths: tuple[str, ...],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from reconciler import __version__
-from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
+from reconciler.cli.common import now, output_option, resolve_output
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
 from reconciler.cli.files import write_json, write_private
 from reconciler.cli.planning import compute_plan
@@ -38,13 +38,7 @@ from reconciler.views.output import Output
     is_flag=True,
     help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(OUTPUT_FORMATS),
-    default=None,
-    help="text (default), json, markdown, or github (default under GitHub Actions).",
-)
+@output_option
 def plan(
     *,
     paths: tuple[str, ...],
