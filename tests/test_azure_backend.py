@@ -96,6 +96,7 @@ def test_429_storm_ends_in_one_clear_error(emu: Emulator, backend: AzureBackend)
         backend.list_routines()
     assert err.value.kind == "throttled"
     assert "retries ran out" in err.value.message
+    assert "--concurrency" not in err.value.message  # reads have no concurrency to lower
     assert counters(emu)["routes"]["GET /routines"] == 3  # one try + two retries
 
 

@@ -115,7 +115,7 @@ def test_pull_request_plan_has_summary_table_collapsible_diffs_and_artifacts(rep
         "quarter-close-reminder": ["delete"],
         "release-day-announcement": ["delete"],
     }
-    done = repo.run("comment.sh", "comment.md", "out/plan-dev.json", "out/plan-prod.json")
+    done = repo.run("comment.sh", "comment.md", "dev", "prod")
     assert done.returncode == 0, done.stderr
     comment = (repo.root / "comment.md").read_text()
     assert comment.startswith("<!-- reconciler-plan -->")
@@ -273,3 +273,108 @@ def test_drift_error_exits_1(repo: Repo) -> None:
     )
     assert done.returncode == 1
     assert "cannot reach" in done.stderr
+
+
+def test_apply_follows_the_configured_prune_policy_like_the_plan(repo: Repo) -> None:
+    deployed(repo)
+    repo.edit("reconciler.yaml", "prune:\n  enabled: true", "prune:\n  enabled: false")
+    (repo.root / "manifests/environments/dev/smoke.yaml").unlink()
+    planned = repo.run("plan.sh", "dev")
+    assert planned.returncode == 0
+    assert "dev-smoke-test  (no longer declared in git; prune is off" in planned.stdout
+    applied = repo.run("apply.sh", "dev")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert repo.portal("dev").get("dev-smoke-test") is not None
+
+
+def test_deletes_held_back_by_the_guard_fail_the_deploy(repo: Repo) -> None:
+    deployed(repo)
+    for rel in ("manifests/ops/regional.yaml", "manifests/integrations/events.yaml"):
+        (repo.root / rel).unlink()
+    done = repo.run("apply.sh", "prod")  # prod allows at most 3 deletes; this needs 4
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "4 deletes exceed the limit of 3 (the configured limit)" in done.stdout
+    assert "held back by the mass-delete guard" in done.stderr
+    assert len(repo.portal("prod").list_routines()) == 10
+
+
+def test_the_comment_says_when_an_environment_has_no_plan(repo: Repo) -> None:
+    assert repo.run("plan.sh", "dev").returncode == 0
+    done = repo.run("comment.sh", "comment.md", "dev", "prod")
+    assert done.returncode == 0, done.stderr
+    comment = (repo.root / "comment.md").read_text()
+    assert "| prod | **no plan: the plan job failed**" in comment
+    assert "| dev | `" in comment
+
+
+def test_the_comment_shows_ignored_differences_and_what_a_delete_removes(repo: Repo) -> None:
+    deployed(repo)
+    repo.portal("prod").disable("daily-ops-summary")
+    (repo.root / "manifests/environments/prod/capacity.yaml").write_text(
+        (repo.root / "manifests/environments/prod/capacity.yaml")
+        .read_text()
+        .replace("protect: true", "protect: false")
+    )
+    assert repo.run("apply.sh", "prod").returncode == 0
+    (repo.root / "manifests/environments/prod/capacity.yaml").unlink()
+    assert repo.run("plan.sh", "prod").returncode == 0
+    assert repo.run("comment.sh", "comment.md", "prod").returncode == 0
+    comment = (repo.root / "comment.md").read_text()
+    assert "**Ignored differences** (reported, never changed by apply):" in comment
+    assert "- `daily-ops-summary`: `enabled` `false` => `true`" in comment
+    assert "- <b>delete</b> `prod-capacity-report`" in comment
+    assert '| `triggers.monthly.cron_expression` | `"0 8 1-7 * MON"` | |' in comment
+
+
+def test_the_apply_job_summary_lists_every_result(repo: Repo) -> None:
+    assert repo.run("apply.sh", "dev").returncode == 0
+    summary = (repo.root / "step_summary.md").read_text()
+    assert "### Apply results" in summary
+    assert "| `dev-smoke-test` | create | ok |" in summary
+    assert "**Apply complete: 10 created, 0 updated, 0 replaced, 0 deleted, 0 failed" in summary
+
+
+def test_prod_applies_only_the_approved_plan(repo: Repo) -> None:
+    deployed(repo)
+    repo.edit("manifests/ops/daily-summaries.yaml", '"0 7 * * 1-5"', '"5 7 * * 1-5"')
+    assert repo.run("plan.sh", "prod").returncode == 0
+    approved = str(repo.root / "out/plan-prod.json")
+    portal = repo.portal("prod")
+    moved = portal.get("daily-summary-us-east")  # the project moves after approval
+    assert moved is not None
+    original = moved["triggers"]["local-morning"]["cron_expression"]
+    moved["triggers"]["local-morning"]["cron_expression"] = "0 9 * * 1-5"
+    portal.create_or_update("daily-summary-us-east", moved)
+    refused = repo.run("apply.sh", "prod", APPROVED_PLAN=approved)
+    assert refused.returncode == 1
+    assert "differs from the approved plan for daily-summary-us-east" in refused.stderr
+    live = repo.portal("prod").get("daily-ops-summary")
+    assert live is not None
+    assert live["triggers"]["weekday-morning"]["cron_expression"] == "0 7 * * 1-5"
+    moved["triggers"]["local-morning"]["cron_expression"] = original
+    portal.create_or_update("daily-summary-us-east", moved)
+    accepted = repo.run("apply.sh", "prod", APPROVED_PLAN=approved)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "Apply complete: 0 created, 1 updated" in accepted.stdout
+
+
+def test_an_approved_plan_for_another_environment_is_refused(repo: Repo) -> None:
+    assert repo.run("plan.sh", "dev").returncode == 0
+    done = repo.run("apply.sh", "prod", APPROVED_PLAN=str(repo.root / "out/plan-dev.json"))
+    assert done.returncode == 1 and "the approved plan is for" in done.stderr
+    assert repo.portal("prod").list_routines() == []
+
+
+def test_routines_of_other_stacks_are_not_this_stacks_drift(repo: Repo) -> None:
+    deployed(repo)
+    other = {
+        "triggers": {"t": {"type": "schedule", "cron_expression": "0 3 * * *", "time_zone": "UTC"}},
+        "action": {"type": "invoke_agent_responses_api", "agent_name": "x"},
+        "description": ownership.join("", ownership.Ownership("other-team", "theirs")),
+    }
+    repo.portal("dev").create_or_update("theirs", other)
+    done = repo.run("drift.sh", "dev")
+    assert done.returncode == 0
+    assert repo.outputs()["drift"] == "false"
+    doc = repo.json("drift-dev.json")
+    assert [u["name"] for u in doc["other_stacks"]] == ["theirs"] and doc["unmanaged"] == []

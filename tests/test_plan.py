@@ -299,3 +299,38 @@ def test_changes_are_sorted_and_counts_add_up() -> None:
     assert [ch.name for ch in result.changes] == ["a", "b", "c"]
     counts = result.counts()
     assert counts["create"] == 2 and counts["enable"] == 1
+
+
+def test_a_manifest_can_declare_its_own_adoption() -> None:
+    d = desired(adopt=True)
+    change = only(plan([d], [live_of(d, stack=None)]))
+    assert change.action is Action.UPDATE and change.reason.startswith("adopt")
+    theirs = plan([d], [live_of(d, stack="team-b")])
+    assert not theirs.ok  # declarative adoption never takes routines from another stack
+
+
+def test_approval_check_ignores_the_timing_of_relative_timers_only() -> None:
+    from reconciler.plan.saved import unapproved_changes
+    from reconciler.plan.serialize import plan_to_json
+
+    first = plan(
+        [desired(triggers={"t": {"type": "timer", "at": 2_000_000_000}}, durations={"t": "30m"})],
+        [],
+    )
+    later = plan(
+        [desired(triggers={"t": {"type": "timer", "at": 2_000_000_042}}, durations={"t": "30m"})],
+        [],
+    )
+    assert unapproved_changes(plan_to_json(first), later) == []
+    other = plan(
+        [
+            desired(
+                description="changed",
+                triggers={"t": {"type": "timer", "at": 2_000_000_042}},
+                durations={"t": "30m"},
+            )
+        ],
+        [],
+    )
+    assert unapproved_changes(plan_to_json(first), other) == ["r1"]
+    assert unapproved_changes(plan_to_json(first), plan([], [])) == ["r1"]

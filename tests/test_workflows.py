@@ -86,7 +86,10 @@ def test_plan_never_applies_and_comments_once() -> None:
 def test_apply_goes_dev_then_prod_behind_the_gate_without_overlap() -> None:
     jobs = load("apply.yml")["jobs"]
     assert jobs["dev"]["environment"] == "dev"
-    assert jobs["prod"]["environment"] == "prod" and jobs["prod"]["needs"] == "dev"
+    assert jobs["plan-prod"]["needs"] == "dev" and "environment" not in jobs["plan-prod"]
+    assert jobs["prod"]["environment"] == "prod" and jobs["prod"]["needs"] == "plan-prod"
+    approve = [s for s in steps(jobs["prod"]) if s.get("env", {}).get("APPROVED_PLAN")]
+    assert approve and approve[0]["run"] == "bash .github/scripts/apply.sh prod"
     for env in ("dev", "prod"):
         assert jobs[env]["concurrency"] == {"group": f"apply-{env}", "cancel-in-progress": False}
         runs = [s["run"] for s in steps(jobs[env]) if "run" in s]

@@ -53,6 +53,13 @@ from reconciler.views.output import Output
     help="Stop starting changes after this many consecutive failures (0: never).",
 )
 @click.option(
+    "--approved-plan",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="A plan JSON (from plan --json-out) that reviewers approved: refuse, changing nothing, "
+    "unless the new plan makes exactly the same changes.",
+)
+@click.option(
     "--audit-out",
     type=click.Path(dir_okay=False),
     default=None,
@@ -74,6 +81,7 @@ def apply(
     auto_approve: bool,
     concurrency: int,
     max_failures: int,
+    approved_plan: str | None,
     audit_out: str | None,
     output: str | None,
 ) -> None:
@@ -92,8 +100,10 @@ def apply(
         planned = compute_plan(ctx, out)
         plan, backend, locate = planned.plan, planned.backend, planned.locate
         _preview(plan, out)
+        if approved_plan:
+            _check_approved(approved_plan, plan, backend)
         if plan.has_changes:
-            _confirm(auto_approve, out)
+            _confirm(auto_approve or approved_plan is not None, out)
     started = now()
     try:
         result = apply_plan(
@@ -184,6 +194,27 @@ def _check_manifests(saved_plan: saved.SavedPlan) -> None:
         )
 
 
+def _check_approved(path: str, plan: Plan, backend: Backend) -> None:
+    """Refuse (closing the backend, writing nothing) unless ``plan`` is the approved one."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            approved = json.load(handle)
+        saved.check_approved_scope(approved, plan)
+        differ = saved.unapproved_changes(approved, plan)
+    except (OSError, ValueError, AttributeError, KeyError, TypeError) as err:
+        backend.close()
+        raise ReconcilerError(
+            f"refusing to apply: cannot use approved plan {path}: {err}"
+        ) from None
+    if differ:
+        backend.close()
+        raise ReconcilerError(
+            f"refusing to apply: the plan differs from the approved plan for {', '.join(differ)} "
+            "(the project or the manifests changed since approval); nothing was changed",
+            hint="plan again and have the new plan approved",
+        )
+
+
 def _preview(plan: Plan, out: Output) -> None:
     """The plan before applying it (with --output json it is part of the audit record)."""
     if out.fmt != "json":
@@ -191,7 +222,16 @@ def _preview(plan: Plan, out: Output) -> None:
 
 
 def _finish(plan: Plan, result: ApplyResult, out: Output) -> None:
-    if not plan.has_changes:
-        raise SystemExit(0)
-    out.apply_summary(result)
+    """Exit 0 only when every change succeeded and no delete waits behind the guard."""
+    if plan.has_changes:
+        out.apply_summary(result)
+    held = [b.name for b in plan.blocked if b.kind == "limit"]
+    if held:
+        raise ReconcilerError(
+            f"{len(held)} delete(s) were held back by the mass-delete guard "
+            f"({', '.join(held[:5])}{', …' if len(held) > 5 else ''}); git and the project "
+            "still differ",
+            hint="if the deletes are intended, raise --max-deletes or prune.max_deletes in "
+            "reconciler.yaml",
+        )
     raise SystemExit(0 if result.ok else 1)

@@ -16,7 +16,7 @@ from reconciler.views.output import Output
 
 
 @click.command()
-@click.argument("plan_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("plan_files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option(
     "--output",
     "-o",
@@ -31,15 +31,25 @@ from reconciler.views.output import Output
     show_default=True,
     help="Where readers find the full plan when the markdown is truncated.",
 )
-def render(*, plan_files: tuple[str, ...], output: str, artifact_hint: str) -> None:
+@click.option(
+    "--missing",
+    multiple=True,
+    metavar="ENV",
+    help="An environment whose plan is missing (its job failed); the report says so.",
+)
+def render(
+    *, plan_files: tuple[str, ...], output: str, artifact_hint: str, missing: tuple[str, ...]
+) -> None:
     """Render plan JSON files (from 'plan --json-out') as one report, a section each.
 
     The markdown has a summary table with a row per environment and stays under GitHub's
     65,536-character comment limit.
     """
+    if not plan_files and not missing:
+        raise ReconcilerError("no plan files given", hint="pass files written by plan --json-out")
     plans = [_read(path) for path in plan_files]
     if output == "markdown":
-        sys.stdout.write(plan_markdown.render(plans, artifact_hint))
+        sys.stdout.write(plan_markdown.render(plans, artifact_hint, missing=list(missing)))
         return
     out = Output("text")
     for env, plan in plans:

@@ -35,6 +35,7 @@ CONNECT_TIMEOUT = 30
 RETRY_TOTAL = 6
 RETRY_BACKOFF = 0.8
 ROLE_HINT = "it needs the 'Foundry User' role (formerly 'Azure AI User') or higher on the project"
+READ_OPERATIONS = ("list routines", "get", "list runs")
 REGION_HINT = (
     "check the endpoint (https://<account>.services.ai.azure.com/api/projects/"
     "<project>), and that Routines are available in the project's region"
@@ -225,8 +226,8 @@ def _from_status(
         return BackendError(f"routine '{name}' not found", kind="not_found", status=404, code=code)
     if status == 429:
         return BackendError(
-            f"{what} was throttled (429) and retries ran out: try again later or "
-            "lower --concurrency",
+            f"{what} was throttled (429) and retries ran out: try again later"
+            + ("" if what.startswith(READ_OPERATIONS) else ", or lower apply's --concurrency"),
             kind="throttled",
             status=429,
             code=code,

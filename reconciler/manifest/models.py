@@ -48,6 +48,11 @@ class ReconcileSettings(wire.WireModel):
         default=False,
         description="Never delete this routine, even after its manifest is removed.",
     )
+    adopt: bool = Field(
+        default=False,
+        description="Take this routine over if it already exists in the project, created "
+        "outside the reconciler (a reviewed, declarative --adopt; like Terraform's import).",
+    )
     ignore_differences: list[str] = Field(
         default_factory=list,
         description="JSON pointers (e.g. /enabled, /action/input, /triggers/*/time_zone) whose "

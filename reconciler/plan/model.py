@@ -65,10 +65,12 @@ class Unmanaged:
 
 @dataclass(frozen=True)
 class BlockedDelete:
-    """A routine prune would delete but a safety rule keeps."""
+    """A routine prune would delete but a safety rule keeps; ``kind`` names the rule
+    (``prune_off``, ``empty_source``, ``protected`` or ``limit``)."""
 
     name: str
     reason: str
+    kind: str = "prune_off"
 
 
 @dataclass

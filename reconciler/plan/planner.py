@@ -30,6 +30,7 @@ class Desired:
     enabled: bool = True
     authorization: str | None = None
     protect: bool = False
+    adopt: bool = False
     durations: dict[str, str] = field(default_factory=dict)
     ignore: tuple[Pattern, ...] = ()
     sensitive: tuple[Pattern, ...] = ()
@@ -116,7 +117,7 @@ def _ownership_refusal(
 ) -> Diagnostic | None:
     where = _where(d)
     if record is None or record.name != d.name:
-        if options.adopt:
+        if options.adopt or d.adopt:
             return None
         why = (
             "was created outside the reconciler"
@@ -125,7 +126,7 @@ def _ownership_refusal(
         )
         return error(
             f"routine '{d.name}' already exists in the project and {why}; re-run with "
-            "--adopt to take it over",
+            "--adopt (or set reconcile.adopt: true in its manifest) to take it over",
             **where,
         )
     if record.stack != options.stack and record.stack not in options.adopt_from:
@@ -355,7 +356,7 @@ def _plan_undeclared(
     )
     for name in verdict.delete:
         plan.changes.append(_delete(live_by_name[name]))
-    plan.blocked.extend(BlockedDelete(name, why) for name, why in verdict.blocked)
+    plan.blocked.extend(BlockedDelete(b.name, b.reason, b.kind) for b in verdict.blocked)
     plan.changes.sort(key=lambda c: c.name)
 
 

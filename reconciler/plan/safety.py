@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 DEFAULT_MAX_DELETES = 10
 DEFAULT_MAX_DELETE_SHARE = 0.25
-_DEFAULT_RULE = "default: the smaller of 10 and 25% of the routines this stack owns"
+_DEFAULT_RULE = "the default: the smaller of 10 and 25% of the routines this stack owns"
 
 
 def default_max_deletes(owned: int) -> int:
@@ -28,12 +29,24 @@ class Candidate:
     protected: bool
 
 
+BlockKind = Literal["prune_off", "empty_source", "protected", "limit"]
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A delete a safety rule keeps: which rule (``kind``) and why, in words."""
+
+    name: str
+    kind: BlockKind
+    reason: str
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Which candidates are deleted and why the others are kept."""
 
     delete: list[str]
-    blocked: list[tuple[str, str]]
+    blocked: list[Blocked]
 
 
 def judge(
@@ -44,22 +57,26 @@ def judge(
     owned: int,
     max_deletes: int | None,
 ) -> Verdict:
-    """Apply the prune rules in order; every kept routine gets its reason."""
+    """Apply the prune rules in order; every kept routine gets its rule and reason."""
     if not candidates:
         return Verdict([], [])
     if not prune:
-        return _block_all(candidates, "no longer declared in git; run with --prune to delete it")
+        return _block_all(
+            candidates, "prune_off", "no longer declared in git; prune is off (--prune deletes it)"
+        )
     if declared == 0:
         return _block_all(
             candidates,
-            "the manifests declare zero routines, and an empty source "
-            "never prunes (a wrong path or a failed checkout looks the same)",
+            "empty_source",
+            "the manifests declare zero routines, and an empty source never prunes (a wrong "
+            "path or a failed checkout looks the same)",
         )
     blocked = [
-        (
+        Blocked(
             c.name,
-            "protected (reconcile.protect: true); set protect: false and apply "
-            "before removing it from git",
+            "protected",
+            "protected (reconcile.protect: true); set protect: false "
+            "and apply before removing it from git",
         )
         for c in candidates
         if c.protected
@@ -67,14 +84,15 @@ def judge(
     deletable = [c.name for c in candidates if not c.protected]
     limit = default_max_deletes(owned) if max_deletes is None else max_deletes
     if len(deletable) > limit:
-        origin = "--max-deletes" if max_deletes is not None else _DEFAULT_RULE
+        origin = "the configured limit" if max_deletes is not None else _DEFAULT_RULE
         why = (
-            f"{len(deletable)} deletes exceed the limit of {limit} ({origin}); "
-            f"re-run with --max-deletes {len(deletable)} if this is intended"
+            f"{len(deletable)} deletes exceed the limit of {limit} ({origin}); if this is "
+            f"intended, allow it with --max-deletes {len(deletable)} or prune.max_deletes in "
+            "reconciler.yaml"
         )
-        return Verdict([], blocked + [(name, why) for name in deletable])
+        return Verdict([], blocked + [Blocked(name, "limit", why) for name in deletable])
     return Verdict(deletable, blocked)
 
 
-def _block_all(candidates: list[Candidate], reason: str) -> Verdict:
-    return Verdict([], [(c.name, reason) for c in candidates])
+def _block_all(candidates: list[Candidate], kind: BlockKind, reason: str) -> Verdict:
+    return Verdict([], [Blocked(c.name, kind, reason) for c in candidates])

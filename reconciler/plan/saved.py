@@ -87,3 +87,48 @@ def stale_changes(saved: Plan, live: list[dict[str, Any]]) -> list[str]:
     """Names of touched routines whose live state differs from what the plan saw."""
     by_name = {str(r.get("name")): r for r in live}
     return [c.name for c in saved.pending if fingerprint(by_name.get(c.name)) != c.fingerprint]
+
+
+def _comparable(change: dict[str, Any]) -> dict[str, Any]:
+    """What must not change between an approved plan and the plan being applied.
+
+    A relative timer (``at: 30m``) is timed when the plan is made, so ``at`` values are left out.
+    """
+    after = change.get("after") or {}
+    triggers = {
+        name: {k: v for k, v in trigger.items() if k != "at"}
+        for name, trigger in (after.get("triggers") or {}).items()
+    }
+    return {
+        "name": change["name"],
+        "action": change["action"],
+        "before": change.get("before"),
+        "after": {**after, "triggers": triggers} if after else after,
+        "diff": [
+            d if not str(d["path"]).endswith(".at") else {"path": d["path"]}
+            for d in change.get("diff", [])
+        ],
+    }
+
+
+def unapproved_changes(approved: dict[str, Any], current: Plan) -> list[str]:
+    """Names whose change differs from the approved plan document (``plan --json-out``),
+    including changes that appeared or disappeared; empty when they are the same."""
+
+    def pending(changes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {c["name"]: _comparable(c) for c in changes if c["action"] != ["no-op"]}
+
+    before = pending(approved.get("changes", []))
+    now = pending(plan_to_json(current)["changes"])
+    return sorted(name for name in before.keys() | now.keys() if before.get(name) != now.get(name))
+
+
+def check_approved_scope(approved: dict[str, Any], current: Plan) -> None:
+    """Refuse an approved plan made for another stack, endpoint or environment."""
+    target = approved.get("target") or {}
+    mine = {"stack": current.stack, "endpoint": current.target, "environment": current.environment}
+    for key, value in mine.items():
+        if target.get(key) != value:
+            raise SavedPlanError(
+                f"the approved plan is for {key} {target.get(key)!r}, not {value!r}"
+            )

@@ -61,7 +61,9 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "unmanaged": [
             {"name": u.name, "reason": u.reason, "owner": u.owner} for u in plan.unmanaged
         ],
-        "blocked_deletes": [{"name": b.name, "reason": b.reason} for b in plan.blocked],
+        "blocked_deletes": [
+            {"name": b.name, "reason": b.reason, "rule": b.kind} for b in plan.blocked
+        ],
         "diagnostics": [d.to_json() for d in plan.diagnostics],
     }
 
@@ -105,5 +107,8 @@ def plan_from_json(doc: dict[str, Any]) -> Plan:
     )
     plan.changes = [change_from_json(c) for c in doc["changes"]]
     plan.unmanaged = [Unmanaged(u["name"], u["reason"], u.get("owner")) for u in doc["unmanaged"]]
-    plan.blocked = [BlockedDelete(b["name"], b["reason"]) for b in doc["blocked_deletes"]]
+    plan.blocked = [
+        BlockedDelete(b["name"], b["reason"], b.get("rule", "prune_off"))
+        for b in doc["blocked_deletes"]
+    ]
     return plan

@@ -20,8 +20,10 @@ GROUPS = (
     ("missing", "Deleted outside git (declared in git, missing in the project)"),
     ("orphaned", "Removed from git, still in the project"),
     ("unmanaged", "Unmanaged routines in the project"),
+    ("other_stacks", "Owned by other stacks (their drift, not this stack's)"),
     ("ignored", "Ignored differences (reported, not drift)"),
 )
+INFORMATION = ("ignored", "other_stacks")
 _BY_ACTION = {
     Action.UPDATE: "changed",
     Action.REPLACE: "changed",
@@ -43,7 +45,7 @@ class DriftReport:
     @property
     def drifted(self) -> bool:
         """True when git and the project differ (ignored differences never count)."""
-        kinds = [k for k, _ in GROUPS if k not in ("ignored", "unmanaged")]
+        kinds = [k for k, _ in GROUPS if k not in (*INFORMATION, "unmanaged")]
         if self.count_unmanaged:
             kinds.append("unmanaged")
         return any(self.groups.get(k) for k in kinds)
@@ -61,7 +63,8 @@ def build(plan: Plan, count_unmanaged: bool = True) -> DriftReport:
             report.groups[_BY_ACTION[change.action]].append(change)
         if change.ignored:
             report.groups["ignored"].append(change)
-    report.groups["unmanaged"] = list(plan.unmanaged)
+    report.groups["unmanaged"] = [u for u in plan.unmanaged if u.owner is None]
+    report.groups["other_stacks"] = [u for u in plan.unmanaged if u.owner is not None]
     report.groups["orphaned"] += list(plan.blocked)
     return report
 
@@ -105,7 +108,7 @@ def closing(report: DriftReport) -> str:
     """The last line: in sync, or how much drifted."""
     if not report.drifted:
         return "No drift: the project matches git."
-    total = sum(len(report.groups[k]) for k, _ in GROUPS if k != "ignored")
+    total = sum(len(report.groups[k]) for k, _ in GROUPS if k not in INFORMATION)
     return f"Drift detected: {total} routine(s) differ from git."
 
 

@@ -24,6 +24,16 @@ from reconciler.views import diagnostics as diag_view
 from reconciler.views import plan_markdown, plan_text
 
 
+def apply_markdown(result: ApplyResult, closing: str) -> str:
+    """The apply results as a markdown table (for the job summary)."""
+    rows = ["### Apply results", "", "| routine | action | result | message |", "|---|---|---|---|"]
+    for item in result.results:
+        message = item.message.replace("|", "\\|").replace("\n", " ")
+        where = f" ({item.where.render()})" if item.where and item.status == "failed" else ""
+        rows.append(f"| `{item.name}` | {item.action.value} | {item.status} | {message}{where} |")
+    return "\n".join([*rows, "", f"**{closing}**", ""])
+
+
 def _console(stream: Any) -> Console:
     """A console that styles only a terminal, and nothing at all under ``NO_COLOR``."""
     plain = bool(os.environ.get("NO_COLOR"))
@@ -107,16 +117,19 @@ class Output:
             diag_view.write_annotations([located], sys.stdout)
 
     def apply_summary(self, result: ApplyResult) -> None:
-        """The closing line of apply (and the JSON result document with --output json)."""
+        """The closing line of apply (enables and disables count as updates, as in the plan);
+        under GitHub Actions the per-change results also go to the job summary."""
         done = dict.fromkeys(("create", "update", "replace", "enable", "disable", "delete"), 0)
         for item in result.results:
             if item.status == "ok":
                 done[item.action.value] += 1
+        updated = done["update"] + done["enable"] + done["disable"]
         line = (
             f"Apply {'complete' if result.ok else 'finished with errors'}: "
-            f"{done['create']} created, {done['update']} updated, {done['replace']} "
-            f"replaced, {done['enable'] + done['disable']} enabled/disabled, "
+            f"{done['create']} created, {updated} updated, {done['replace']} replaced, "
             f"{done['delete']} deleted, {result.count('failed')} failed, "
             f"{result.count('skipped')} skipped."
         )
         self.human.print(Text(line, style="bold" if result.ok else "bold red"))
+        if self.fmt == "github":
+            self.step_summary(apply_markdown(result, line))

@@ -28,8 +28,9 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
-def summary_table(plans: list[tuple[str, Plan]]) -> list[str]:
-    """A row per environment: counts, unmanaged, blocked, and the closing sentence."""
+def summary_table(plans: list[tuple[str, Plan]], missing: list[str] | None = None) -> list[str]:
+    """A row per environment: counts, unmanaged routines and blocked deletes; an environment
+    whose plan is ``missing`` (its job failed) gets a row that says so."""
     lines = [
         "| environment | target | create | update | replace | delete | unmanaged | "
         "blocked deletes |",
@@ -43,6 +44,10 @@ def summary_table(plans: list[tuple[str, Plan]]) -> list[str]:
             f"{c['replace']} | {c['delete']} | {len(plan.unmanaged)} | "
             f"{len(plan.blocked)} |"
         )
+    for env in missing or []:
+        lines.append(
+            f"| {_cell(env)} | **no plan: the plan job failed**, see the workflow run | | | | | | |"
+        )
     return lines
 
 
@@ -54,6 +59,10 @@ def change_block(change: Change) -> str:
     if change.action is Action.CREATE:
         rows += [
             f"| {_code(p)} | | {_code(show_field(p, v))} |" for p, v in leaves(change.after or {})
+        ]
+    elif change.action is Action.DELETE:
+        rows += [
+            f"| {_code(p)} | {_code(show_field(p, v))} | |" for p, v in leaves(change.before or {})
         ]
     else:
         rows += [_diff_row(d.dotted, d) for d in change.diff]
@@ -81,6 +90,13 @@ def _environment(env: str, plan: Plan) -> list[str]:
     if plan.blocked:
         items = "\n".join(f"- {_code(b.name)}: {_cell(b.reason)}" for b in plan.blocked)
         parts.append(f"**Deletes blocked by safety rules**:\n\n{items}")
+    ignored = [(c.name, d) for c in plan.changes if not c.is_change for d in c.ignored]
+    if ignored:
+        items = "\n".join(
+            "- {}: {} {} => {}".format(_code(name), _code(d.dotted), *map(_code, diff_values(d)))
+            for name, d in ignored
+        )
+        parts.append(f"**Ignored differences** (reported, never changed by apply):\n\n{items}")
     return parts
 
 
@@ -101,8 +117,9 @@ def render(
     plans: list[tuple[str, Plan]],
     artifact_hint: str = "the plan JSON artifact",
     limit: int = COMMENT_LIMIT,
+    missing: list[str] | None = None,
 ) -> str:
     """The whole markdown document, truncated to ``limit`` characters with a pointer."""
-    head = [MARKER, "## Reconciler plan", "", *summary_table(plans), ""]
+    head = [MARKER, "## Reconciler plan", "", *summary_table(plans, missing), ""]
     parts = [part for env, plan in plans for part in _environment(env, plan)]
     return fit(head, parts, artifact_hint, limit)

@@ -85,8 +85,9 @@ def render(console: Console, plan: Plan) -> None:
     if ignored_only:
         console.print("Ignored differences (reported, not changed):")
         for change in ignored_only:
-            for line in _details(change):
-                console.print(Text(f"    {change.name}: ", style="dim") + line)
+            for diff in change.ignored:
+                text = "  = {}: {}: {} => {}".format(change.name, diff.dotted, *diff_values(diff))
+                console.print(Text(text, style="dim"))
         console.print()
     _others(console, plan)
     if plan.pending:
