@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -299,6 +300,14 @@ def check_cron(expr: str, time_zone: str, *, now: datetime | None = None) -> lis
     years, and that no two consecutive firings within a year from ``now`` (default: the
     current time; a naive value is taken as UTC) are less than ``MIN_CRON_GAP_SECONDS`` apart.
     """
+    hour = int(_aware(now).timestamp()) // 3600 * 3600
+    return list(_check_cached(expr, time_zone, hour))
+
+
+@lru_cache(maxsize=4096)
+def _check_cached(expr: str, time_zone: str, hour: int) -> tuple[str, ...]:
+    """``check_cron`` for a window that starts on the hour: manifests repeat a handful of
+    schedules many times, and a year's scan is the most expensive rule there is."""
     problems: list[str] = []
     schedule: CronSchedule | None = None
     zone: ZoneInfo | None = None
@@ -311,17 +320,17 @@ def check_cron(expr: str, time_zone: str, *, now: datetime | None = None) -> lis
     except ValueError as error:
         problems.append(str(error))
     if schedule is None or zone is None:
-        return problems
-    start = _aware(now)
+        return tuple(problems)
+    start = datetime.fromtimestamp(hour, UTC)
     scan = _scan(schedule, zone, start, _SCAN_DAYS)
     if scan.count == 0:
         # Sparse schedules (29 February) need the longer window both to fire and to show a gap.
         scan = _scan(schedule, zone, start, _NEVER_FIRES_DAYS)
     if scan.count == 0:
-        return [f"cron expression {schedule.expression!r} never fires in the next 4 years"]
+        return (f"cron expression {schedule.expression!r} never fires in the next 4 years",)
     if scan.gap is not None and scan.pair is not None and scan.gap < MIN_CRON_GAP_SECONDS:
         problems.append(_too_frequent_message(scan.gap, scan.pair, zone, time_zone))
-    return problems
+    return tuple(problems)
 
 
 def _aware(now: datetime | None) -> datetime:

@@ -10,12 +10,14 @@ Storage: one SQLite file (WAL journal, 10 s busy timeout), one connection per th
 process, every write inside ``BEGIN IMMEDIATE ... COMMIT``. A ``meta`` table stamps the file with
 the application name and schema version; any other file is refused with ``StoreError``.
 
-Firing model: each routine carries a ``last_checked`` watermark. ``fire_due(now)`` writes a run
-for every firing in ``(last_checked, now]`` of enabled schedule and timer routines and moves every
-watermark to ``now``. Before a routine is changed (PUT, enable, disable, delete) it is first
-settled up to the current time under its old definition, so a firing belongs to the definition
-that was live at its instant: a routine disabled for an hour does not replay that hour when it is
-enabled again, and a schedule edited at 10:03 does not fire its new 10:01 slot retroactively.
+Firing model: each routine carries a ``last_checked`` watermark and ``next_fire``, its first
+firing after the watermark (NULL when it never fires again). ``fire_due(now)`` visits only enabled
+routines whose ``next_fire`` has passed (an index lookup, not a scan), writes a run for every
+firing in ``(last_checked, now]`` and moves their watermark to ``now``. Before a routine is
+changed (PUT, enable, disable, delete) it is first settled up to the current time under its old
+definition, so a firing belongs to the definition that was live at its instant: a routine
+disabled for an hour does not replay that hour when it is enabled again, and a schedule edited at
+10:03 does not fire its new 10:01 slot retroactively.
 """
 
 from __future__ import annotations
@@ -386,15 +388,30 @@ def _due_instants(routine: _Routine, now: float) -> list[int]:
     return []
 
 
-def _cron_instants(trigger: Mapping[str, Any], after: float, until: float) -> list[int]:
-    """Cron firings in ``(after, until]``, evaluated in the trigger's zone."""
+def _next_fire(triggers: Mapping[str, Any], after: float) -> float | None:
+    """The first firing strictly after ``after`` (None: a timer that passed, or no schedule)."""
+    for trigger in triggers.values():
+        kind = trigger.get("type")
+        if kind == "timer":
+            at = int(trigger["at"])
+            return float(at) if at > after else None
+        if kind == "schedule":
+            found = _cron_instants(trigger, after, float("inf"), limit=1)
+            return float(found[0]) if found else None
+    return None
+
+
+def _cron_instants(
+    trigger: Mapping[str, Any], after: float, until: float, limit: int = FIRE_MAX_PER_ROUTINE
+) -> list[int]:
+    """Cron firings in ``(after, until]`` (at most ``limit``), evaluated in the trigger's zone."""
     try:
         zone = resolve_zone(str(trigger["time_zone"]))
         moments = CronSim(str(trigger["cron_expression"]), datetime.fromtimestamp(after, zone))
         found: list[int] = []
         for moment in moments:
             instant = int(moment.timestamp())
-            if instant > until or len(found) >= FIRE_MAX_PER_ROUTINE:
+            if instant > until or len(found) >= limit:
                 break
             found.append(instant)
     except (CronSimError, ValueError, KeyError):  # stored routines passed the rules
@@ -419,10 +436,11 @@ _CREATE_TABLES: Final = (
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         last_checked REAL NOT NULL,
+        next_fire REAL,
         UNIQUE (project, name)
     )""",
     "CREATE INDEX routines_by_age ON routines (project, created_at, seq)",
-    "CREATE INDEX routines_by_watermark ON routines (trigger_type, last_checked)",
+    "CREATE INDEX routines_due ON routines (enabled, next_fire)",
     """CREATE TABLE runs (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         project TEXT NOT NULL,
@@ -439,18 +457,20 @@ _SELECT_ROUTINE: Final = (
 _SELECT_DUE: Final = (
     "SELECT seq, project, name, description, enabled, triggers, action, identity, "
     "created_at, updated_at, last_checked FROM routines "
-    "WHERE trigger_type IN ('schedule', 'timer') AND enabled = 1 AND last_checked < ? "
-    "ORDER BY seq"
+    "WHERE enabled = 1 AND next_fire IS NOT NULL AND next_fire <= ? ORDER BY seq"
 )
 _INSERT_ROUTINE: Final = (
     "INSERT INTO routines (project, name, description, enabled, triggers, action, identity, "
-    "trigger_type, created_at, updated_at, last_checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "trigger_type, created_at, updated_at, last_checked, next_fire) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_ROUTINE: Final = (
     "UPDATE routines SET description = ?, enabled = ?, triggers = ?, action = ?, "
-    "trigger_type = ?, updated_at = ?, last_checked = MAX(last_checked, ?) WHERE seq = ?"
+    "trigger_type = ?, updated_at = ?, last_checked = MAX(last_checked, ?), next_fire = ? "
+    "WHERE seq = ?"
 )
 _INSERT_RUN: Final = "INSERT INTO runs (project, routine, record) VALUES (?, ?, ?)"
+_MOVE_WATERMARK: Final = "UPDATE routines SET last_checked = ?, next_fire = ? WHERE seq = ?"
 
 # (order, has cursor) -> query; parameters: project[, created_at, seq], limit
 _LIST_ROUTINES: Final = {
@@ -616,12 +636,10 @@ class RoutineStore:
         """Write a run for every due firing of enabled schedule/timer routines; count them."""
         with self._write() as conn:
             due = [_Routine.from_row(row) for row in conn.execute(_SELECT_DUE, (now,))]
-            written = sum(self._fire(conn, routine, now) for routine in due)
-            conn.execute(
-                "UPDATE routines SET last_checked = ? "
-                "WHERE trigger_type IN ('schedule', 'timer') AND last_checked < ?",
-                (now, now),
-            )
+            written = 0
+            for routine in due:
+                written += self._fire(conn, routine, now)
+                conn.execute(_MOVE_WATERMARK, (now, _next_fire(routine.triggers, now), routine.seq))
         return written
 
     # -- lifecycle --
@@ -677,6 +695,7 @@ class RoutineStore:
                 int(now),
                 int(now),
                 now,
+                _next_fire(desired.triggers, now),
             ),
         )
 
@@ -693,6 +712,7 @@ class RoutineStore:
                 _trigger_type(desired.triggers),
                 int(now),
                 now,
+                _next_fire(desired.triggers, max(current.last_checked, now)),
                 current.seq,
             ),
         )
@@ -703,7 +723,7 @@ class RoutineStore:
             return
         if routine.enabled:
             self._fire(conn, routine, now)
-        conn.execute("UPDATE routines SET last_checked = ? WHERE seq = ?", (now, routine.seq))
+        conn.execute(_MOVE_WATERMARK, (now, _next_fire(routine.triggers, now), routine.seq))
 
     @staticmethod
     def _fire(conn: sqlite3.Connection, routine: _Routine, now: float) -> int:

@@ -13,13 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from reconciler.contract import limits
 from reconciler.contract.rules import check_routine
+from reconciler.contract.schema_errors import SchemaProblem
 from reconciler.contract.schema_errors import problems as schema_problems
 from reconciler.contract.timer import TimerAt, resolve_at
 from reconciler.diagnostics import Diagnostic, Location, error, has_errors, warning
 from reconciler.manifest.interpolate import interpolate
-from reconciler.manifest.models import RoutineSpec
+from reconciler.manifest.models import ManifestDocument, RoutineSpec
 from reconciler.manifest.pointers import check_pointers
 from reconciler.manifest.schema import validator_for
 from reconciler.manifest.sources import SourceText, discover, read_text
@@ -260,11 +263,25 @@ def _check_structure_and_rules(
             found[(*prefix, *violation.path)] = (violation.message, False)
         for pointer in check_pointers(raw.get("reconcile"), raw):
             found[(*prefix, *pointer.path)] = (pointer.message, False)
-    for problem in schema_problems(validator_for("manifest"), data):
+    for problem in _schema_problems(data):
         found.setdefault(problem.path, (problem.message, problem.at_key))
     for path, (message, at_key) in sorted(found.items(), key=lambda kv: _sort_key(ctx, kv[0])):
         ctx.report(path, message, key=at_key)
     return set(found)
+
+
+def _schema_problems(data: dict[str, Any]) -> list[SchemaProblem]:
+    """JSON Schema problems of one document.
+
+    The schema is generated from ``ManifestDocument``, so a document the model accepts in strict
+    mode (no coercion) is valid under the schema too; only the others go through ``jsonschema``,
+    which locates and words each problem.  That keeps the common case (valid manifests) fast.
+    """
+    try:
+        ManifestDocument.model_validate(data, strict=True)
+    except ValidationError:
+        return schema_problems(validator_for("manifest"), data)
+    return []
 
 
 def _sort_key(ctx: _FileContext, path: Path) -> tuple[int, int, str]:
