@@ -80,11 +80,14 @@ def test_the_strict_model_never_accepts_what_the_schema_rejects() -> None:
     validator = Draft202012Validator(manifest_schema())
     routine = yaml.safe_load((REPO / "manifests/ops/regional.yaml").read_text())["routines"][0]
     tricky = [
-        {**routine, "enabled": "true"}, {**routine, "enabled": 1}, {**routine, "name": 5},
+        {**routine, "enabled": "true"},
+        {**routine, "enabled": 1},
+        {**routine, "name": 5},
         {**routine, "triggers": {"t": {"type": "timer", "at": 1.0}}},
         {**routine, "triggers": {"t": {"type": "timer", "at": True}}},
         {**routine, "triggers": {"t": {"type": "timer", "at": None}}},
-        {**routine, "description": None}, {**routine, "reconcile": None},
+        {**routine, "description": None},
+        {**routine, "reconcile": None},
         {**routine, "action": {**routine["action"], "input": {"nested": [1, None, True]}}},
     ]
     documents = [{"routines": [r]} for r in tricky]
@@ -93,8 +96,11 @@ def test_the_strict_model_never_accepts_what_the_schema_rejects() -> None:
             documents.append(yaml.safe_load(case[1]))
         except yaml.YAMLError:
             continue  # not YAML PyYAML can read: the loader rejects it before any schema
-    documents += [doc for p in sorted((REPO / "manifests").rglob("*.yaml"))
-                  for doc in yaml.safe_load_all(p.read_text())]
+    documents += [
+        doc
+        for p in sorted((REPO / "manifests").rglob("*.yaml"))
+        for doc in yaml.safe_load_all(p.read_text())
+    ]
     checked = 0
     for doc in documents:
         try:
