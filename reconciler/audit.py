@@ -38,7 +38,8 @@ def record(
         **context,
         "started_at": format_epoch(started),
         "finished_at": format_epoch(finished),
-        "ok": result.ok,
+        "ok": result.ok and not plan.held_back,
+        "held_back_deletes": plan.held_back,
         "plan": plan_to_json(plan),
         "results": [
             {

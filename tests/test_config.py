@@ -153,3 +153,19 @@ def test_invalid_config_file_fails_every_command(tmp_path: Path) -> None:
     assert (
         "reconciler.yaml:3:" in done.stderr and "missing required field 'endpoint'" in done.stderr
     )
+
+
+def test_the_configured_prune_policy_applies_only_to_the_configured_manifests(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "reconciler.yaml").write_text("stack: s\nmanifests: [m]\nprune: {enabled: true}\n")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m/a.yaml").write_text(BASE_ROUTINE)
+    (tmp_path / "m/b.yaml").write_text(BASE_ROUTINE.replace("r1", "r2"))
+    endpoint = f"local:{tmp_path}/p.db"
+    assert run_cli("apply", "--auto-approve", "--endpoint", endpoint, cwd=tmp_path).returncode == 0
+    picked = run_cli("plan", "m/a.yaml", "--output", "json", "--endpoint", endpoint, cwd=tmp_path)
+    doc = json.loads(picked.stdout)
+    assert doc["prune"] is False and [b["rule"] for b in doc["blocked_deletes"]] == ["prune_off"]
+    configured = run_cli("plan", "--output", "json", "--endpoint", endpoint, cwd=tmp_path)
+    assert json.loads(configured.stdout)["prune"] is True

@@ -291,11 +291,17 @@ def test_deletes_held_back_by_the_guard_fail_the_deploy(repo: Repo) -> None:
     deployed(repo)
     for rel in ("manifests/ops/regional.yaml", "manifests/integrations/events.yaml"):
         (repo.root / rel).unlink()
+    planned = repo.run("plan.sh", "prod")  # the pull-request check fails like the deploy will
+    assert planned.returncode == 1
+    assert "0 to delete; 4 held back by the mass-delete guard." in planned.stdout
     done = repo.run("apply.sh", "prod")  # prod allows at most 3 deletes; this needs 4
     assert done.returncode == 1, done.stdout + done.stderr
     assert "4 deletes exceed the limit of 3 (the configured limit)" in done.stdout
+    assert "prune.max_deletes: 4 in reconciler.yaml" in done.stdout
     assert "held back by the mass-delete guard" in done.stderr
     assert len(repo.portal("prod").list_routines()) == 10
+    audit = repo.json("audit-prod.json")
+    assert audit["ok"] is False and len(audit["held_back_deletes"]) == 4
 
 
 def test_the_comment_says_when_an_environment_has_no_plan(repo: Repo) -> None:

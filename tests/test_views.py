@@ -49,6 +49,14 @@ def test_markdown_stays_under_the_comment_limit_with_a_pointer() -> None:
     assert "| prod |" in text  # the summary table always survives
 
 
+def test_markdown_rows_are_in_environment_order_and_quotes_stay_readable() -> None:
+    plan = big_plan(1)
+    plan.unmanaged[0] = Unmanaged("theirs", "owned by stack 'other-team'", "other-team")
+    text = plan_markdown.render([("prod", plan)], missing=["dev"])
+    assert text.index("| dev | **no plan") < text.index("| prod |")
+    assert "owned by stack 'other-team'" in text
+
+
 def test_markdown_escapes_html_and_table_pipes() -> None:
     plan = Plan("s", "t", "", False)
     plan.changes.append(

@@ -22,7 +22,7 @@ from reconciler.cli.context import (
     target_options,
 )
 from reconciler.cli.files import write_json
-from reconciler.cli.planning import compute_plan
+from reconciler.cli.planning import compute_plan, refuse_held_back
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live.base import Backend, BackendError
 from reconciler.live.factory import open_backend
@@ -88,7 +88,9 @@ def apply(
     """Apply the manifests (re-plans, then asks), or a saved plan: 'apply PLANFILE'.
 
     Without a terminal, apply needs --auto-approve or a saved plan. Deletes run last, and only
-    with --prune. Exit code 0 when every change succeeded, 1 otherwise.
+    when pruning (--prune, or the configured prune policy for the configured manifests). Exit
+    code 0 when every change succeeded, 1 otherwise (also when the mass-delete guard held
+    deletes back).
     """
     out = Output(resolve_output(output))
     saved_file = paths[0] if len(paths) == 1 and _is_plan_file(paths[0]) else None
@@ -225,13 +227,5 @@ def _finish(plan: Plan, result: ApplyResult, out: Output) -> None:
     """Exit 0 only when every change succeeded and no delete waits behind the guard."""
     if plan.has_changes:
         out.apply_summary(result)
-    held = [b.name for b in plan.blocked if b.kind == "limit"]
-    if held:
-        raise ReconcilerError(
-            f"{len(held)} delete(s) were held back by the mass-delete guard "
-            f"({', '.join(held[:5])}{', …' if len(held) > 5 else ''}); git and the project "
-            "still differ",
-            hint="if the deletes are intended, raise --max-deletes or prune.max_deletes in "
-            "reconciler.yaml",
-        )
+    refuse_held_back(plan)
     raise SystemExit(0 if result.ok else 1)

@@ -193,7 +193,7 @@ def build(
     options = PlanOptions(
         stack=stack,
         target=endpoint.display,
-        prune=resolved.prune if pruning.prune is None else pruning.prune,
+        prune=_prune(pruning.prune, resolved.prune, from_config=not paths),
         adopt=pruning.adopt,
         adopt_from=frozenset(pruning.adopt_from),
         max_deletes=resolved.max_deletes if pruning.max_deletes is None else pruning.max_deletes,
@@ -203,6 +203,14 @@ def build(
     values = variables(target.cli_vars, resolved.variables)
     settings = Settings(paths=manifest_paths, variables=values, now=now(), options=options)
     return Context(endpoint=endpoint, settings=settings)
+
+
+def _prune(flag: bool | None, configured: bool, *, from_config: bool) -> bool:
+    """``--prune/--no-prune`` wins; the configured policy applies only to the configured
+    manifests (a hand-picked path never prunes without an explicit --prune)."""
+    if flag is not None:
+        return flag
+    return configured and from_config
 
 
 def offline_settings(

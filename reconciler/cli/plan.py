@@ -8,7 +8,7 @@ from reconciler import __version__
 from reconciler.cli.common import now, output_option, resolve_output
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
 from reconciler.cli.files import write_json, write_private
-from reconciler.cli.planning import compute_plan
+from reconciler.cli.planning import compute_plan, refuse_held_back
 from reconciler.plan import saved
 from reconciler.plan.serialize import plan_to_json
 from reconciler.views.output import Output
@@ -62,4 +62,5 @@ def plan(
         text = saved.dump(result, list(ctx.settings.paths), now(), __version__)
         write_private(out_file, text)
         out.line(f"Saved the plan to {out_file}; apply it with: reconciler apply {out_file}")
+    refuse_held_back(result)
     raise SystemExit(2 if detailed_exitcode and result.has_changes else 0)

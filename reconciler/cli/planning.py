@@ -57,3 +57,17 @@ def compute_plan(ctx: Context, out: Output) -> Planned:
     if result.diagnostics:
         out.diagnostics(result.diagnostics)
     return Planned(result, backend, locator(loaded))
+
+
+def refuse_held_back(plan: Plan) -> None:
+    """Exit 1 when the mass-delete guard holds deletes back: applying cannot converge, so the
+    plan check and the deploy both fail with the same message."""
+    held = plan.held_back
+    if held:
+        shown = ", ".join(held[:5]) + (", …" if len(held) > 5 else "")
+        raise ReconcilerError(
+            f"{len(held)} delete(s) are held back by the mass-delete guard ({shown}); git and "
+            "the project still differ",
+            hint="if the deletes are intended, raise prune.max_deletes in reconciler.yaml (or "
+            "pass --max-deletes)",
+        )

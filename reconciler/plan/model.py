@@ -102,6 +102,12 @@ class Plan:
         """True when apply would write anything."""
         return bool(self.pending)
 
+    @property
+    def held_back(self) -> list[str]:
+        """Deletes the mass-delete guard holds back: git and the project still differ, and
+        applying cannot fix it without an explicit override."""
+        return [b.name for b in self.blocked if b.kind == "limit"]
+
     def counts(self) -> dict[str, int]:
         """How many changes of each action (no-ops included)."""
         result = {a.value: 0 for a in Action}

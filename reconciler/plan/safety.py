@@ -87,8 +87,8 @@ def judge(
         origin = "the configured limit" if max_deletes is not None else _DEFAULT_RULE
         why = (
             f"{len(deletable)} deletes exceed the limit of {limit} ({origin}); if this is "
-            f"intended, allow it with --max-deletes {len(deletable)} or prune.max_deletes in "
-            "reconciler.yaml"
+            f"intended, allow them with prune.max_deletes: {len(deletable)} in reconciler.yaml "
+            f"(or --max-deletes {len(deletable)})"
         )
         return Verdict([], blocked + [Blocked(name, "limit", why) for name in deletable])
     return Verdict(deletable, blocked)

@@ -21,7 +21,7 @@ _RESERVE = 1_500
 
 
 def _cell(text: str) -> str:
-    return html.escape(text).replace("|", "\\|").replace("\n", " ")
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _code(text: str) -> str:
@@ -29,26 +29,32 @@ def _code(text: str) -> str:
 
 
 def summary_table(plans: list[tuple[str, Plan]], missing: list[str] | None = None) -> list[str]:
-    """A row per environment: counts, unmanaged routines and blocked deletes; an environment
-    whose plan is ``missing`` (its job failed) gets a row that says so."""
-    lines = [
+    """A row per environment, in name order: counts, unmanaged routines and blocked deletes; an
+    environment whose plan is ``missing`` (its job failed) gets a row that says so."""
+    rows = [(env, _summary_row(env, plan)) for env, plan in plans]
+    rows += [
+        (
+            env,
+            f"| {_cell(env)} | **no plan: the plan job failed**, see the workflow run "
+            "| | | | | | |",
+        )
+        for env in missing or []
+    ]
+    header = [
         "| environment | target | create | update | replace | delete | unmanaged | "
         "blocked deletes |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for env, plan in plans:
-        c = plan.counts()
-        updates = c["update"] + c["enable"] + c["disable"]
-        lines.append(
-            f"| {_cell(env)} | {_code(plan.target)} | {c['create']} | {updates} | "
-            f"{c['replace']} | {c['delete']} | {len(plan.unmanaged)} | "
-            f"{len(plan.blocked)} |"
-        )
-    for env in missing or []:
-        lines.append(
-            f"| {_cell(env)} | **no plan: the plan job failed**, see the workflow run | | | | | | |"
-        )
-    return lines
+    return header + [row for _, row in sorted(rows, key=lambda item: item[0])]
+
+
+def _summary_row(env: str, plan: Plan) -> str:
+    c = plan.counts()
+    updates = c["update"] + c["enable"] + c["disable"]
+    return (
+        f"| {_cell(env)} | {_code(plan.target)} | {c['create']} | {updates} | {c['replace']} | "
+        f"{c['delete']} | {len(plan.unmanaged)} | {len(plan.blocked)} |"
+    )
 
 
 def change_block(change: Change) -> str:

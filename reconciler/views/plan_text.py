@@ -35,15 +35,17 @@ def header(console: Console, target: str, stack: str, origin: str) -> None:
 
 def closing_line(plan: Plan) -> str:
     """``Plan: 2 to create, 1 to update, 0 to replace, 1 to delete.`` (enable/disable count as
-    updates), or the no-changes sentence."""
-    if not plan.has_changes:
+    updates), or the no-changes sentence; deletes the mass-delete guard holds back are named."""
+    held = plan.held_back
+    if not plan.has_changes and not held:
         return "No changes. The project matches the manifests."
     c = plan.counts()
     updates = c["update"] + c["enable"] + c["disable"]
-    return (
+    line = (
         f"Plan: {c['create']} to create, {updates} to update, {c['replace']} to replace, "
         f"{c['delete']} to delete."
     )
+    return line[:-1] + f"; {len(held)} held back by the mass-delete guard." if held else line
 
 
 def _change_line(change: Change) -> Text:
