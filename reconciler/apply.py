@@ -46,11 +46,12 @@ class ApplyResult:
     """Every change's result, in completion order."""
 
     results: list[ChangeResult] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        """True when nothing failed or was skipped."""
-        return all(r.status == "ok" for r in self.results)
+        """True when nothing failed or was skipped and apply was not interrupted."""
+        return not self.interrupted and all(r.status == "ok" for r in self.results)
 
     def count(self, status: Status) -> int:
         """How many results have ``status``."""
@@ -137,28 +138,41 @@ class _Runner:
         return ChangeResult(change.name, change.action, "ok", note, time.monotonic() - start)
 
     def phase(self, changes: list[Change]) -> None:
+        """Run ``changes`` at bounded concurrency; on an interrupt (Ctrl-C, or SIGTERM turned
+        into one by the caller) start nothing more, but wait for and report what is in flight
+        (a change already sent may take effect; a second interrupt stops waiting)."""
         pending = list(changes)
         running: dict[Future[ChangeResult], Change] = {}
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            while pending or running:
-                while pending and len(running) < self.concurrency and not self.tripped:
-                    change = pending.pop(0)
-                    running[pool.submit(self.one, change)] = change
-                if not running:
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    running.pop(future)
+            try:
+                self._drive(pool, pending, running)
+            except KeyboardInterrupt:
+                self.result.interrupted = True
+                for future in wait(running).done:
                     self.record(future.result())
-        for change in pending:
-            self.record(
-                ChangeResult(
-                    change.name,
-                    change.action,
-                    "skipped",
-                    f"not started: {self.breaker} consecutive failures opened the circuit breaker",
-                )
-            )
+        why = (
+            "not started: apply was interrupted"
+            if self.result.interrupted
+            else f"not started: {self.breaker} consecutive failures opened the circuit breaker"
+        )
+        self.skip(pending, why)
+
+    def _drive(
+        self,
+        pool: ThreadPoolExecutor,
+        pending: list[Change],
+        running: dict[Future[ChangeResult], Change],
+    ) -> None:
+        while pending or running:
+            while pending and len(running) < self.concurrency and not self.tripped:
+                change = pending.pop(0)
+                running[pool.submit(self.one, change)] = change
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                self.record(future.result())
+                running.pop(future)
 
     def skip(self, changes: list[Change], why: str) -> None:
         for change in changes:
@@ -179,7 +193,9 @@ def apply_plan(
     writes = [c for c in plan.pending if c.action is not Action.DELETE]
     deletes = [c for c in plan.pending if c.action is Action.DELETE]
     runner.phase(writes)
-    if runner.result.count("failed") or runner.result.count("skipped"):
+    if runner.result.interrupted:
+        runner.skip(deletes, "not started: apply was interrupted")
+    elif runner.result.count("failed") or runner.result.count("skipped"):
         runner.skip(
             deletes, "not started: deletes run only after every create and update succeeded"
         )

@@ -167,6 +167,7 @@ def load(path: str) -> LoadedConfig:
     ]
     found += [error(p.message, file=path, **_where(p.mark or doc.start)) for p in doc.problems]
     if found:
+        found.sort(key=lambda d: (d.line or 0, d.col or 0))
         return LoadedConfig(path, ProjectConfig(), found)
     config = ProjectConfig.model_validate(doc.data)
     stack_problem = check_stack_name(config.stack)

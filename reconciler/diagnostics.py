@@ -61,9 +61,19 @@ def has_errors(diagnostics: list[Diagnostic]) -> bool:
 
 
 class ReconcilerError(Exception):
-    """An error that ends a command with exit code 1 and a single clear line (no traceback)."""
+    """An error that ends a command with one clear line (no traceback) and exit code 1 (130
+    for an interrupt); ``diagnostics`` are located problems to show before it."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        exit_code: int = 1,
+        diagnostics: list[Diagnostic] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.exit_code = exit_code
+        self.diagnostics = diagnostics or []

@@ -23,8 +23,14 @@ class Settings:
 
 
 def load_desired(settings: Settings) -> LoadResult:
-    """Load and check the manifests (no network)."""
-    return load(list(settings.paths), variables=settings.variables, now=settings.now)
+    """Load and check the manifests (no network); a timer that already fired is a warning here
+    (the planner refuses to write one)."""
+    return load(
+        list(settings.paths),
+        variables=settings.variables,
+        now=settings.now,
+        fired_timers_ok=True,
+    )
 
 
 def plan(settings: Settings, loaded: LoadResult, backend: Backend) -> Plan:

@@ -82,10 +82,30 @@ def test_github_output_prints_annotations(tmp_path: Path) -> None:
     ]
 
 
-def test_empty_folder_is_valid_with_a_warning(tmp_path: Path) -> None:
+def test_empty_folder_is_valid_with_a_counted_warning(tmp_path: Path) -> None:
     done = run_cli("validate", str(tmp_path))
     assert done.returncode == 0
-    assert "no manifest files" in done.stderr
+    assert done.stdout.splitlines() == [
+        f"{tmp_path}: warning: no manifest files (*.yaml, *.yml) in this folder",
+        "Valid: 0 routine(s) in 0 file(s), 1 warning(s).",
+    ]
+    as_json = json.loads(run_cli("validate", str(tmp_path), "--output", "json").stdout)
+    assert (as_json["valid"], as_json["warnings"]) == (True, 1)
+
+
+def test_a_broken_configuration_file_is_reported_like_manifests(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("stack: a\nmanifest: [m]\nprune: {max_delete: 3}\n")
+    github = run_cli("validate", "--output", "github", cwd=tmp_path)
+    assert github.returncode == 1
+    assert [x.split("::")[1].split(",")[:2] for x in github.stdout.splitlines()] == [
+        ["error file=reconciler.yaml", "line=2"],
+        ["error file=reconciler.yaml", "line=3"],
+    ]
+    as_json = json.loads(run_cli("validate", "--output", "json", cwd=tmp_path).stdout)
+    assert [d["line"] for d in as_json["diagnostics"]] == [2, 3]
+    plan = run_cli("plan", cwd=tmp_path)
+    assert plan.returncode == 1
+    assert plan.stderr.splitlines()[0].startswith("reconciler.yaml:2:1: manifest: unknown field")
 
 
 def test_missing_path_exits_1(tmp_path: Path) -> None:

@@ -281,7 +281,7 @@ def test_apply_follows_the_configured_prune_policy_like_the_plan(repo: Repo) -> 
     (repo.root / "manifests/environments/dev/smoke.yaml").unlink()
     planned = repo.run("plan.sh", "dev")
     assert planned.returncode == 0
-    assert "dev-smoke-test  (no longer declared in git; prune is off" in planned.stdout
+    assert "dev-smoke-test  (not declared in the selected manifests; prune is off" in planned.stdout
     applied = repo.run("apply.sh", "dev")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert repo.portal("dev").get("dev-smoke-test") is not None
@@ -329,7 +329,7 @@ def test_the_comment_shows_ignored_differences_and_what_a_delete_removes(repo: R
     assert "**Ignored differences** (reported, never changed by apply):" in comment
     assert "- `daily-ops-summary`: `enabled` `false` => `true`" in comment
     assert "- <b>delete</b> `prod-capacity-report`" in comment
-    assert '| `triggers.monthly.cron_expression` | `"0 8 1-7 * MON"` | |' in comment
+    assert '| `triggers.monthly.cron_expression` | `"0 8 1 * *"` | |' in comment
 
 
 def test_the_apply_job_summary_lists_every_result(repo: Repo) -> None:

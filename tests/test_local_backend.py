@@ -11,7 +11,7 @@ import pytest
 from reconciler.live.base import Backend, BackendError
 from reconciler.live.endpoint import Endpoint
 from reconciler.live.factory import open_backend
-from reconciler.live.local import PROJECT, LocalBackend
+from reconciler.live.local import PROJECT, LocalBackend, MissingLocalProject
 from reconciler.live.store import RoutineStore
 
 RESPONSES = "invoke_agent_responses_api"
@@ -49,12 +49,22 @@ def test_it_satisfies_the_backend_protocol(backend: LocalBackend, db_path: Path)
 
 
 def test_the_factory_opens_a_local_endpoint(db_path: Path) -> None:
-    opened = open_backend(Endpoint("local", str(db_path), "test"))
+    opened = open_backend(Endpoint("local", str(db_path), "test"), writable=True)
     try:
         assert isinstance(opened, LocalBackend)
         assert opened.list_routines() == []
     finally:
         opened.close()
+
+
+def test_reading_a_missing_project_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "dir" / "p.db"
+    opened = open_backend(Endpoint("local", str(path), "test"))
+    assert isinstance(opened, MissingLocalProject)
+    assert opened.list_routines() == [] and opened.get("x") is None
+    with pytest.raises(BackendError, match="does not exist"):
+        opened.create_or_update("x", {})
+    assert not (tmp_path / "no").exists()
 
 
 def test_create_get_update_delete(backend: LocalBackend) -> None:

@@ -5,31 +5,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 import click
 
 from reconciler import audit
 from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, apply_plan
+from reconciler.cli import saved_apply
 from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
-from reconciler.cli.context import (
-    Context,
-    PruneArgs,
-    TargetArgs,
-    build,
-    prune_options,
-    target_options,
-)
+from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
 from reconciler.cli.files import write_json
 from reconciler.cli.planning import compute_plan, refuse_held_back
 from reconciler.diagnostics import ReconcilerError
-from reconciler.live.base import Backend, BackendError
-from reconciler.live.factory import open_backend
-from reconciler.manifest.loader import digest_of
+from reconciler.live.base import Backend
 from reconciler.manifest.sources import MANIFEST_SUFFIXES
 from reconciler.plan import saved
 from reconciler.plan.model import Plan
+from reconciler.views import terminal
 from reconciler.views.output import Output
 
 
@@ -94,12 +91,13 @@ def apply(
     """
     out = Output(resolve_output(output))
     saved_file = paths[0] if len(paths) == 1 and _is_plan_file(paths[0]) else None
-    ctx = build(target, () if saved_file else paths, pruning, require_paths=saved_file is None)
     if saved_file:
-        plan, backend = _load_saved(saved_file, ctx, out)
+        saved_apply.refuse_options(target, pruning, approved_plan)
+        plan, backend = saved_apply.load(saved_file, target, out)
+        _preview(plan, out)
         locate = None
     else:
-        planned = compute_plan(ctx, out)
+        planned = compute_plan(build(target, paths, pruning), out, writable=True)
         plan, backend, locate = planned.plan, planned.backend, planned.locate
         _preview(plan, out)
         if approved_plan:
@@ -107,25 +105,42 @@ def apply(
         if plan.has_changes:
             _confirm(auto_approve or approved_plan is not None, out)
     started = now()
-    try:
-        result = apply_plan(
-            plan,
-            backend,
-            concurrency=concurrency,
-            max_consecutive_failures=max_failures,
-            on_result=out.progress,
-            locate=locate,
-        )
-    finally:
-        backend.close()
+    with _sigterm_interrupts():
+        try:
+            result = apply_plan(
+                plan,
+                backend,
+                concurrency=concurrency,
+                max_consecutive_failures=max_failures,
+                on_result=out.progress,
+                locate=locate,
+            )
+        finally:
+            backend.close()
     document = audit.record(
         plan, result, audit.run_context(os.environ, _git_commit()), started, now()
     )
     if audit_out:
         write_json(audit_out, document)
     if out.fmt == "json":
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        terminal.emit(json.dumps(document, indent=2))
     _finish(plan, result, out)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (what CI sends on cancel) stops apply the way Ctrl-C does: nothing new starts,
+    what is in flight is waited for and reported."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _git_commit() -> str | None:
@@ -161,41 +176,6 @@ def _confirm(auto_approve: bool, out: Output) -> None:
         raise ReconcilerError("apply cancelled; nothing was changed")
 
 
-def _load_saved(path: str, ctx: Context, out: Output) -> tuple[Plan, Backend]:
-    out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            saved_plan = saved.load(handle.read(), path)
-        saved.check_scope(saved_plan.plan, ctx.stack, ctx.endpoint.display)
-        _check_manifests(saved_plan)
-    except OSError as err:
-        raise ReconcilerError(f"cannot read plan file {path}: {err.strerror or err}") from None
-    except saved.SavedPlanError as err:
-        raise ReconcilerError(f"refusing to apply: {err}") from None
-    backend = open_backend(ctx.endpoint)
-    try:
-        stale = saved.stale_changes(saved_plan.plan, backend.list_routines())
-    except BackendError as err:
-        backend.close()
-        raise ReconcilerError(err.message) from None
-    if stale:
-        backend.close()
-        raise ReconcilerError(
-            f"refusing to apply: the plan is stale: {', '.join(stale)} changed in the project "
-            "since the plan was made; nothing was changed",
-            hint="make a new plan",
-        )
-    _preview(saved_plan.plan, out)
-    return saved_plan.plan, backend
-
-
-def _check_manifests(saved_plan: saved.SavedPlan) -> None:
-    if saved_plan.paths and digest_of(saved_plan.paths) != saved_plan.plan.manifest_digest:
-        raise saved.SavedPlanError(
-            f"the manifests under {', '.join(saved_plan.paths)} changed since the plan was made"
-        )
-
-
 def _check_approved(path: str, plan: Plan, backend: Backend) -> None:
     """Refuse (closing the backend, writing nothing) unless ``plan`` is the approved one."""
     try:
@@ -224,8 +204,16 @@ def _preview(plan: Plan, out: Output) -> None:
 
 
 def _finish(plan: Plan, result: ApplyResult, out: Output) -> None:
-    """Exit 0 only when every change succeeded and no delete waits behind the guard."""
+    """Exit 0 only when every change succeeded and no delete waits behind the guard; 130 when
+    interrupted (after saying what was done)."""
     if plan.has_changes:
-        out.apply_summary(result)
+        out.apply_summary(result, held_back=len(plan.held_back))
+    if result.interrupted:
+        raise ReconcilerError(
+            "apply was interrupted: changes already sent may have taken effect; nothing new "
+            "was started",
+            hint="run plan to see where the project stands",
+            exit_code=130,
+        )
     refuse_held_back(plan)
     raise SystemExit(0 if result.ok else 1)

@@ -182,7 +182,7 @@ def build(
     """
     pruning = pruning or PruneArgs()
     resolved = config.resolve(_load_config(target.config_path), target.env, os.environ)
-    stack = target.stack or resolved.stack
+    stack = resolved.stack if target.stack is None else target.stack
     problem = check_stack_name(stack)
     if problem:
         raise ReconcilerError(problem)
@@ -190,6 +190,7 @@ def build(
     if not manifest_paths and require_paths:
         raise _no_paths("plan")
     endpoint = endpoints.resolve(target.endpoint, resolved.endpoint, os.environ)
+    current = now()
     options = PlanOptions(
         stack=stack,
         target=endpoint.display,
@@ -199,9 +200,10 @@ def build(
         max_deletes=resolved.max_deletes if pruning.max_deletes is None else pruning.max_deletes,
         ignore=_patterns(resolved.ignore),
         environment=resolved.environment,
+        now=current,
     )
     values = variables(target.cli_vars, resolved.variables)
-    settings = Settings(paths=manifest_paths, variables=values, now=now(), options=options)
+    settings = Settings(paths=manifest_paths, variables=values, now=current, options=options)
     return Context(endpoint=endpoint, settings=settings)
 
 
@@ -238,7 +240,11 @@ def _load_config(explicit: str | None) -> config.LoadedConfig | None:
         return None
     loaded = config.load(path)
     if loaded.diagnostics:
-        raise ReconcilerError("\n".join(d.render() for d in loaded.diagnostics))
+        raise ReconcilerError(
+            f"{path} is invalid ({len(loaded.diagnostics)} problem(s)); nothing was read or "
+            "written",
+            diagnostics=loaded.diagnostics,
+        )
     return loaded
 
 

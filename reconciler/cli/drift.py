@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
@@ -12,6 +11,7 @@ from reconciler.cli.context import PruneArgs, TargetArgs, build, target_options
 from reconciler.cli.files import write_json, write_text
 from reconciler.cli.planning import compute_plan
 from reconciler.views import drift as drift_view
+from reconciler.views import terminal
 from reconciler.views.output import Output
 
 
@@ -62,9 +62,9 @@ def drift(
     if markdown_out:
         write_text(markdown_out, markdown)
     if out.fmt == "json":
-        sys.stdout.write(json.dumps(drift_view.to_json(report), indent=2) + "\n")
+        terminal.emit(json.dumps(drift_view.to_json(report), indent=2))
     elif out.fmt == "markdown":
-        sys.stdout.write(markdown)
+        terminal.emit(markdown)
     else:
         drift_view.render_text(out.out, report)
         if out.fmt == "github":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
@@ -13,6 +12,7 @@ from reconciler.diagnostics import ReconcilerError
 from reconciler.export import dump, export, file_name
 from reconciler.live.base import BackendError
 from reconciler.live.factory import open_backend
+from reconciler.views import terminal
 from reconciler.views.output import Output
 
 
@@ -45,7 +45,7 @@ def export_command(*, target: TargetArgs, out_dir: str | None, force: bool) -> N
     for name, reason in result.skipped:
         out.line(f"skipped {name}: {reason}", "yellow")
     if out_dir is None:
-        sys.stdout.write(dump(result.routines, ctx.endpoint.display))
+        terminal.emit(dump(result.routines, ctx.endpoint.display))
         return
     written = _write_files(out_dir, result.routines, ctx.endpoint.display, force)
     out.line(f"Exported {written} routine(s) to {out_dir}.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from reconciler import __version__
@@ -59,7 +61,8 @@ def plan(
     if json_out:
         write_json(json_out, plan_to_json(result))
     if out_file:
-        text = saved.dump(result, list(ctx.settings.paths), now(), __version__)
+        absolute = [os.path.abspath(path) for path in ctx.settings.paths]
+        text = saved.dump(result, absolute, now(), __version__)
         write_private(out_file, text)
         out.line(f"Saved the plan to {out_file}; apply it with: reconciler apply {out_file}")
     refuse_held_back(result)

@@ -37,14 +37,16 @@ def locator(loaded: LoadResult) -> Locate:
     return locate
 
 
-def compute_plan(ctx: Context, out: Output) -> Planned:
-    """Print the header, then load, read and plan; every failure exits 1 before any write."""
+def compute_plan(ctx: Context, out: Output, *, writable: bool = False) -> Planned:
+    """Print the header, then load, read and plan; every failure exits 1 before any write.
+
+    ``writable`` opens the project for the writes that follow (apply)."""
     out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
     loaded = load_desired(ctx.settings)
     if not loaded.ok:
         out.diagnostics(loaded.diagnostics)
         raise ReconcilerError("the manifests are invalid; nothing was read or written")
-    backend = open_backend(ctx.endpoint)
+    backend = open_backend(ctx.endpoint, writable=writable)
     try:
         result = plan(ctx.settings, loaded, backend)
     except BackendError as err:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -11,7 +10,7 @@ import click
 from reconciler.diagnostics import ReconcilerError
 from reconciler.plan.model import Plan
 from reconciler.plan.serialize import plan_from_json
-from reconciler.views import plan_markdown
+from reconciler.views import plan_markdown, terminal
 from reconciler.views.output import Output
 
 
@@ -49,7 +48,7 @@ def render(
         raise ReconcilerError("no plan files given", hint="pass files written by plan --json-out")
     plans = [_read(path) for path in plan_files]
     if output == "markdown":
-        sys.stdout.write(plan_markdown.render(plans, artifact_hint, missing=list(missing)))
+        terminal.emit(plan_markdown.render(plans, artifact_hint, missing=list(missing)))
         return
     out = Output("text")
     for env, plan in plans:

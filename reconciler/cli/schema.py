@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from reconciler.config import config_schema
 from reconciler.manifest.schema import manifest_schema, render
+from reconciler.views import terminal
 
 
 @click.command()
@@ -17,4 +16,4 @@ def schema(which: str) -> None:
 
     The same schemas are checked in under schemas/; a test keeps them equal.
     """
-    sys.stdout.write(render(manifest_schema() if which == "manifest" else config_schema()))
+    terminal.emit(render(manifest_schema() if which == "manifest" else config_schema()))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
+from reconciler.cli.common import now, resolve_output
 from reconciler.cli.context import ConfigArgs, config_options, offline_settings
+from reconciler.diagnostics import ReconcilerError
 from reconciler.manifest.loader import load
 from reconciler.views import diagnostics as view
 
@@ -18,7 +17,7 @@ from reconciler.views import diagnostics as view
 @click.option(
     "--output",
     "-o",
-    type=click.Choice(OUTPUT_FORMATS),
+    type=click.Choice(["text", "json", "github"]),
     default=None,
     help="text (default), json, or github annotations (default under GitHub Actions).",
 )
@@ -29,19 +28,14 @@ def validate(*, paths: tuple[str, ...], config: ConfigArgs, output: str | None) 
     per problem as file:line:col: field: message. Exit code 0 when every manifest is valid,
     1 otherwise.
     """
-    chosen, values = offline_settings(paths, config)
-    result = load(list(chosen), variables=values, now=now())
     fmt = resolve_output(output)
-    if fmt == "json":
-        sys.stdout.write(
-            view.validation_json(result.diagnostics, len(result.files), len(result.routines))
-        )
-    elif fmt == "github":
-        view.write_annotations(result.diagnostics, sys.stdout)
-        view.write_lines(result.diagnostics, sys.stderr)
-    else:
-        view.write_lines(result.diagnostics, sys.stdout)
-        click.echo(view.summary_line(result.diagnostics, len(result.files), len(result.routines)))
-    if not result.files and not result.diagnostics:
-        click.echo("warning: no manifest files (*.yaml, *.yml) found", err=True)
+    try:
+        chosen, values = offline_settings(paths, config)
+    except ReconcilerError as err:
+        if not err.diagnostics:
+            raise
+        view.report_validation(err.diagnostics, fmt, files=1, routines=0)
+        raise SystemExit(1) from None
+    result = load(list(chosen), variables=values, now=now())
+    view.report_validation(result.diagnostics, fmt, result.seen, len(result.routines))
     raise SystemExit(0 if result.ok else 1)

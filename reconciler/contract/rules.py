@@ -11,10 +11,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.contract import limits
-from reconciler.contract.cron import check_cron
+from reconciler.contract.cron import CronError, check_cron, parse_cron
 from reconciler.contract.timer import format_epoch, resolve_at
 from reconciler.contract.zones import resolve_zone
 
@@ -27,10 +27,16 @@ NAME_RULE = "letters, digits, '-', '_' and '.', starting and ending with a lette
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: where (path inside the routine) and why."""
+    """One broken rule: where (path inside the routine), why, how bad, and a stable ``code``
+    for the few that callers treat specially."""
 
     path: Path
     message: str
+    severity: Literal["error", "warning"] = "error"
+    code: str = ""
+
+
+TIMER_IN_PAST = "timer_in_past"
 
 
 def _too_long(value: Any, limit: int, path: Path) -> list[Violation]:
@@ -96,9 +102,31 @@ def check_schedule(trigger: Mapping[str, Any], path: Path, now: int) -> list[Vio
     zone_ok = _zone_problem(zone) is None
     if not zone_ok:
         found.append(Violation((*path, "time_zone"), str(_zone_problem(zone))))
-    for message in check_cron(cron, zone if zone_ok else "UTC", now=_as_datetime(now)):
-        found.append(Violation((*path, "cron_expression"), message))
+    problems = check_cron(cron, zone if zone_ok else "UTC", now=_as_datetime(now))
+    found += [Violation((*path, "cron_expression"), message) for message in problems]
+    if not problems:
+        found += check_day_fields(cron, (*path, "cron_expression"))
     return found
+
+
+def check_day_fields(cron: str, path: Path) -> list[Violation]:
+    """A warning, not an error: with both day fields restricted, cron fires on the days that
+    match *either* (``0 8 1-7 * MON`` is days 1-7 and every Monday, not "the first Monday")."""
+    try:
+        schedule = parse_cron(cron)
+    except CronError:
+        return []
+    if schedule.day_and:
+        return []
+    fields = cron.split()
+    return [
+        Violation(
+            path,
+            f"day-of-month ({fields[2]}) and day-of-week ({fields[4]}) are both restricted, so it "
+            "fires on days matching EITHER field, not both; set one of them to *",
+            severity="warning",
+        )
+    ]
 
 
 def _zone_problem(zone: str) -> str | None:
@@ -130,7 +158,14 @@ def check_timer(
         return [Violation((*path, "at"), str(err))]
     if resolved.epoch <= now and resolved.epoch != current:
         when = format_epoch(resolved.epoch)
-        return [Violation((*path, "at"), f"{when} is in the past; a timer must lie in the future")]
+        return [
+            Violation(
+                (*path, "at"),
+                f"{when} is in the past; a timer must lie in the future (once it has fired, "
+                "remove the routine from git)",
+                code=TIMER_IN_PAST,
+            )
+        ]
     return []
 
 

@@ -82,12 +82,22 @@ def resolve(
     environ: Mapping[str, str],
 ) -> Endpoint:
     """``--endpoint``, else the configured environment's endpoint, else $AZURE_AI_PROJECT_ENDPOINT,
-    else the embedded local project."""
-    if cli:
-        return parse(cli, "--endpoint")
+    else the embedded local project.  An endpoint that is given but empty (a CI secret that is
+    not set) is an error, never a fall-back to the local project."""
+    if cli is not None:
+        return parse(_given(cli, "--endpoint"), "--endpoint")
     if configured is not None:
         value, origin = configured
         return parse(value, origin)
-    if environ.get(ENV_VAR):
-        return parse(environ[ENV_VAR], f"${ENV_VAR}")
+    if ENV_VAR in environ:
+        return parse(_given(environ[ENV_VAR], f"${ENV_VAR}"), f"${ENV_VAR}")
     return parse(DEFAULT_LOCAL, "default: no endpoint configured")
+
+
+def _given(value: str, origin: str) -> str:
+    if not value.strip():
+        raise ReconcilerError(
+            f"{origin} is empty: refusing to fall back to another project",
+            hint="set it to a project endpoint, or leave it out for the local project",
+        )
+    return value

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live.base import Backend, BackendError
 from reconciler.live.endpoint import Endpoint
 
 
-def open_backend(endpoint: Endpoint) -> Backend:
-    """The local SQLite project or the Azure backend (SDK client)."""
+def open_backend(endpoint: Endpoint, *, writable: bool = False) -> Backend:
+    """The local SQLite project or the Azure backend (SDK client).
+
+    A local project file is created only by a command that writes (``writable``); reading a
+    path that does not exist sees an empty project and leaves nothing behind.
+    """
     try:
         if endpoint.kind == "local":
-            from reconciler.live.local import LocalBackend  # noqa: PLC0415
+            from reconciler.live.local import LocalBackend, MissingLocalProject  # noqa: PLC0415
 
+            if not writable and not os.path.exists(endpoint.value):
+                return MissingLocalProject(endpoint.value)
             return LocalBackend(endpoint.value)
         # The SDK takes most of a second to import: only azure endpoints pay for it.
         from reconciler.live.azure import AzureBackend  # noqa: PLC0415

@@ -127,3 +127,41 @@ class LocalBackend:
     def close(self) -> None:
         """Close the SQLite connections."""
         self._store.close()
+
+
+class MissingLocalProject:
+    """A local project file that does not exist yet: an empty project that reading never
+    creates (``plan``/``drift``/``export`` on a mistyped path leave no file behind)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    @property
+    def target(self) -> str:
+        """``local:PATH``."""
+        return f"local:{self._path}"
+
+    def list_routines(self) -> list[WireRoutine]:
+        """No routines."""
+        return []
+
+    def get(self, name: str) -> WireRoutine | None:
+        """Nothing exists."""
+        del name
+        return None
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        del args, kwargs
+        raise BackendError(
+            f"the local project {self._path} does not exist (apply creates it)", kind="not_found"
+        )
+
+    create_or_update = enable = disable = delete = dispatch = _refuse
+
+    def list_runs(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """No runs."""
+        del name, limit
+        return []
+
+    def close(self) -> None:
+        """Nothing to close."""

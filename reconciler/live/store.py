@@ -196,7 +196,11 @@ def _validate_put(
     if schema:
         raise _invalid(schema)
     without_name = {key: value for key, value in body.items() if key != "name"}
-    found = check_routine(without_name, now=now, current_at=current_at)
+    found = [
+        v
+        for v in check_routine(without_name, now=now, current_at=current_at)
+        if v.severity == "error"
+    ]
     rules = [_detail(_param(v.path), v.message) for v in found]
     if rules:
         raise _invalid(rules)

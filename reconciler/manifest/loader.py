@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.contract import limits
-from reconciler.contract.rules import check_routine
+from reconciler.contract.rules import TIMER_IN_PAST, Violation, check_routine
 from reconciler.contract.schema_errors import SchemaProblem
 from reconciler.contract.schema_errors import problems as schema_problems
 from reconciler.contract.timer import TimerAt, resolve_at
@@ -71,6 +71,7 @@ class LoadResult:
     routines: list[DesiredRoutine] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[FileDigest] = field(default_factory=list)
+    seen: int = 0
 
     @property
     def ok(self) -> bool:
@@ -84,10 +85,11 @@ class LoadResult:
 
 
 def combined_digest(files: list[FileDigest]) -> str:
-    """SHA-256 over the files' paths and digests, in a stable order."""
+    """SHA-256 over the files' contents (their digests, sorted): the same manifests give the
+    same digest whether they were named by relative or absolute paths, from any folder."""
     hasher = hashlib.sha256()
-    for item in sorted(files, key=lambda f: f.path):
-        hasher.update(f"{item.path}\0{item.sha256}\n".encode())
+    for digest in sorted(item.sha256 for item in files):
+        hasher.update(f"{digest}\n".encode())
     return hasher.hexdigest()
 
 
@@ -120,16 +122,31 @@ class _FileContext:
         )
 
 
+@dataclass(frozen=True)
+class _Options:
+    variables: Mapping[str, str]
+    now: int
+    fired_timers_ok: bool
+
+
 def load(
     paths: list[str],
     *,
     variables: Mapping[str, str],
     now: int,
+    fired_timers_ok: bool = False,
 ) -> LoadResult:
-    """Load and check every manifest under ``paths``."""
+    """Load and check every manifest under ``paths``.
+
+    A timer in the past is an error (the service refuses to set one), except with
+    ``fired_timers_ok``: plans use it, because a routine whose timer already fired stays in the
+    project and in git until someone removes it; the planner refuses to *write* a past timer.
+    """
+    options = _Options(variables, now, fired_timers_ok)
     result = LoadResult()
     files, missing = discover(paths)
     result.diagnostics.extend(missing)
+    result.seen = len(files)
     for path in files:
         source, problem = read_text(path)
         if problem is not None:
@@ -137,7 +154,7 @@ def load(
         if source is not None:
             result.files.append(FileDigest(path, source.sha256))
             first = len(result.diagnostics)
-            _load_file(source, variables, now, result)
+            _load_file(source, options, result)
             result.diagnostics[first:] = sorted(result.diagnostics[first:], key=_position)
     _check_unique_names(result)
     return result
@@ -147,9 +164,7 @@ def _position(item: Diagnostic) -> tuple[int, int]:
     return item.line or 0, item.col or 0
 
 
-def _load_file(
-    source: SourceText, variables: Mapping[str, str], now: int, result: LoadResult
-) -> None:
+def _load_file(source: SourceText, options: _Options, result: LoadResult) -> None:
     try:
         documents = load_documents(source.text)
     except YamlProblem as err:
@@ -174,12 +189,10 @@ def _load_file(
             )
         )
     for doc in documents:
-        _load_document(source.path, doc, variables, now, result)
+        _load_document(source.path, doc, options, result)
 
 
-def _load_document(
-    path: str, doc: Document, variables: Mapping[str, str], now: int, result: LoadResult
-) -> None:
+def _load_document(path: str, doc: Document, options: _Options, result: LoadResult) -> None:
     ctx = _FileContext(path, doc, result.diagnostics)
     for problem in doc.problems:
         mark = problem.mark or doc.start
@@ -195,16 +208,16 @@ def _load_document(
     if not _has_routines_list(doc, ctx):
         return
     _rename_deprecated(doc.data["routines"], ctx)
-    data, missing_vars = interpolate(doc.data, variables)
+    data, missing_vars = interpolate(doc.data, options.variables)
     for missing in missing_vars:
         ctx.report(missing.path, missing.message)
     broken = {p.path[:2] for p in missing_vars} | {p.path[:2] for p in doc.problems}
-    located = _check_structure_and_rules(data, now, ctx, broken)
+    located = _check_structure_and_rules(data, options, ctx, broken)
     for index, raw in enumerate(data["routines"]):
         prefix: Path = ("routines", index)
         if prefix in broken or any(p[: len(prefix)] == prefix for p in located):
             continue
-        result.routines.append(_build(raw, path, doc, prefix, now))
+        result.routines.append(_build(raw, path, doc, prefix, options.now))
 
 
 def _has_routines_list(doc: Document, ctx: _FileContext) -> bool:
@@ -250,24 +263,37 @@ def _rename_deprecated(routines: list[Any], ctx: _FileContext) -> None:
 
 
 def _check_structure_and_rules(
-    data: dict[str, Any], now: int, ctx: _FileContext, skip_rules: set[Path]
+    data: dict[str, Any], options: _Options, ctx: _FileContext, skip_rules: set[Path]
 ) -> set[Path]:
-    found: dict[Path, tuple[str, bool]] = {}
+    """Report every rule and schema problem; return the paths of the errors (warnings, such
+    as a fired timer during a plan, do not stop a routine from loading)."""
+    found: dict[Path, tuple[str, bool, str]] = {}
     for index, raw in enumerate(data["routines"]):
         prefix: Path = ("routines", index)
         if not isinstance(raw, dict) or prefix in skip_rules:
             continue
         for violation in check_routine(
-            raw, now=now, description_limit=limits.MANIFEST_DESCRIPTION_MAX
+            raw, now=options.now, description_limit=limits.MANIFEST_DESCRIPTION_MAX
         ):
-            found[(*prefix, *violation.path)] = (violation.message, False)
+            found[(*prefix, *violation.path)] = (
+                violation.message,
+                False,
+                _severity(violation, options),
+            )
         for pointer in check_pointers(raw.get("reconcile"), raw):
-            found[(*prefix, *pointer.path)] = (pointer.message, False)
+            found[(*prefix, *pointer.path)] = (pointer.message, False, "error")
     for problem in _schema_problems(data):
-        found.setdefault(problem.path, (problem.message, problem.at_key))
-    for path, (message, at_key) in sorted(found.items(), key=lambda kv: _sort_key(ctx, kv[0])):
-        ctx.report(path, message, key=at_key)
-    return set(found)
+        found.setdefault(problem.path, (problem.message, problem.at_key, "error"))
+    ordered = sorted(found.items(), key=lambda kv: _sort_key(ctx, kv[0]))
+    for path, (message, at_key, severity) in ordered:
+        ctx.report(path, message, key=at_key, severity=severity)
+    return {path for path, (_, _, severity) in found.items() if severity == "error"}
+
+
+def _severity(violation: Violation, options: _Options) -> str:
+    if violation.code == TIMER_IN_PAST and options.fired_timers_ok:
+        return "warning"
+    return violation.severity
 
 
 def _schema_problems(data: dict[str, Any]) -> list[SchemaProblem]:

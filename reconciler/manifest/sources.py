@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.diagnostics import Diagnostic, error
+from reconciler.diagnostics import Diagnostic, error, warning
 
 MAX_FILE_BYTES = 1024 * 1024
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -35,7 +35,12 @@ def discover(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(_walk(path))
+            inside = _walk(path)
+            if not inside:
+                problems.append(
+                    warning("no manifest files (*.yaml, *.yml) in this folder", file=raw)
+                )
+            found.extend(inside)
         elif path.is_file():
             found.append(str(path))
         else:

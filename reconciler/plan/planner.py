@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import pointers
+from reconciler.contract.timer import format_epoch
 from reconciler.diagnostics import Diagnostic, Location, error
 from reconciler.plan import normalize, ownership
 from reconciler.plan.diff import FieldDiff, field_diffs, split_ignored
@@ -50,6 +51,7 @@ class PlanOptions:
     max_deletes: int | None = None
     ignore: tuple[Pattern, ...] = ()
     environment: str | None = None
+    now: int = 0
 
 
 def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanOptions) -> Plan:
@@ -65,6 +67,8 @@ def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanO
     declared = {d.name for d in desired}
     for item in sorted(desired, key=lambda d: d.name):
         result = _plan_declared(item, live_by_name.get(item.name), options)
+        if not isinstance(result, Diagnostic):
+            result = _refuse_past_timers(item, result, live_by_name.get(item.name), options)
         if isinstance(result, Diagnostic):
             plan.diagnostics.append(result)
         else:
@@ -96,6 +100,27 @@ def _plan_declared(
     change.fingerprint = fingerprint(live)
     if change.action is not Action.NOOP:
         change.body = _body(d, effective, new_record)
+    return change
+
+
+def _refuse_past_timers(
+    d: Desired, change: Change, live: dict[str, Any] | None, options: PlanOptions
+) -> Change | Diagnostic:
+    """A write may keep a timer that already fired (its current time), never set a new one in
+    the past: the service would refuse it."""
+    if change.body is None or not options.now:
+        return change
+    current = (live or {}).get("triggers") or {}
+    for name, trigger in change.body["triggers"].items():
+        at = trigger.get("at") if trigger.get("type") == "timer" else None
+        earlier = (current.get(name) or {}).get("at")
+        recreated = change.action is Action.REPLACE  # deleted first: nothing to keep
+        if isinstance(at, int) and at <= options.now and (at != earlier or recreated):
+            return error(
+                f"routine '{d.name}': timer '{name}' at {format_epoch(at)} is in the past, and "
+                f"the service refuses to set it; remove the routine from git or move the timer",
+                **_where(d),
+            )
     return change
 
 
@@ -379,7 +404,7 @@ def _delete(live: dict[str, Any]) -> Change:
     return Change(
         name=str(live.get("name")),
         action=Action.DELETE,
-        reason="no longer declared in git; prune is on",
+        reason="not declared in the selected manifests; prune is on",
         before=redact(before, UNDECLARED_SENSITIVE),
         fingerprint=fingerprint(live),
     )

@@ -62,7 +62,10 @@ def judge(
         return Verdict([], [])
     if not prune:
         return _block_all(
-            candidates, "prune_off", "no longer declared in git; prune is off (--prune deletes it)"
+            candidates,
+            "prune_off",
+            "not declared in the selected manifests; prune is off (turn it on with --prune or "
+            "prune.enabled in reconciler.yaml)",
         )
     if declared == 0:
         return _block_all(

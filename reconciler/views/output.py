@@ -102,8 +102,8 @@ class Output:
         where = f" [{found.render()}]" if found else ""
         self.human.print(
             Text(
-                f"  {item.status:<7} {item.action.value:<8} {item.name} "
-                f"({item.seconds:.1f}s){note}{where}",
+                f"  {item.status:<7} {item.action.value:<8} {item.name}"
+                f"{'' if item.status == 'skipped' else f' ({item.seconds:.1f}s)'}{note}{where}",
                 style=style,
             )
         )
@@ -116,7 +116,7 @@ class Output:
             )
             diag_view.write_annotations([located], sys.stdout)
 
-    def apply_summary(self, result: ApplyResult) -> None:
+    def apply_summary(self, result: ApplyResult, held_back: int = 0) -> None:
         """The closing line of apply (enables and disables count as updates, as in the plan);
         under GitHub Actions the per-change results also go to the job summary."""
         done = dict.fromkeys(("create", "update", "replace", "enable", "disable", "delete"), 0)
@@ -124,12 +124,18 @@ class Output:
             if item.status == "ok":
                 done[item.action.value] += 1
         updated = done["update"] + done["enable"] + done["disable"]
+        if result.interrupted:
+            state = "interrupted"
+        elif result.ok and not held_back:
+            state = "complete"
+        else:
+            state = "finished with errors" if not result.ok else "finished"
         line = (
-            f"Apply {'complete' if result.ok else 'finished with errors'}: "
-            f"{done['create']} created, {updated} updated, {done['replace']} replaced, "
-            f"{done['delete']} deleted, {result.count('failed')} failed, "
-            f"{result.count('skipped')} skipped."
+            f"Apply {state}: {done['create']} created, {updated} updated, "
+            f"{done['replace']} replaced, {done['delete']} deleted, {result.count('failed')} "
+            f"failed, {result.count('skipped')} skipped"
+            + (f", {held_back} deletes held back." if held_back else ".")
         )
-        self.human.print(Text(line, style="bold" if result.ok else "bold red"))
+        self.human.print(Text(line, style="bold" if state == "complete" else "bold red"))
         if self.fmt == "github":
             self.step_summary(apply_markdown(result, line))
