@@ -50,7 +50,7 @@ def test_bootstrap_from_hand_made_routines_adopts_without_field_changes(tmp_path
     doc = json.loads(planned.stdout)
     [change] = doc["changes"]
     assert change["action"] == ["update"] and change["reason"].startswith("adopt")
-    assert [d["path"] for d in change["diff"]] == ["reconcile.owner"]
+    assert [d["path"] for d in change["diff"]] == ["ownership"]
     assert (
         run_cli(
             "apply", "repo", "--adopt", "--auto-approve", "--endpoint", endpoint, cwd=tmp_path

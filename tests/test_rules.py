@@ -115,3 +115,17 @@ def test_check_action_lengths() -> None:
 
 def test_rules_ignore_values_of_the_wrong_type() -> None:
     assert rules.check_routine({"name": 5, "triggers": "x", "action": []}, now=NOW) == []
+
+
+def test_both_day_fields_restricted_is_a_warning_not_an_error() -> None:
+    [warning] = rules.check_schedule(
+        {"cron_expression": "0 8 1-7 * MON", "time_zone": "UTC"}, ("triggers", "t"), NOW
+    )
+    assert warning.severity == "warning"
+    assert "EITHER" in warning.message and "(1-7)" in warning.message
+    assert (
+        rules.check_schedule({"cron_expression": "0 8 1-7 * *", "time_zone": "UTC"}, (), NOW) == []
+    )
+    assert (
+        rules.check_schedule({"cron_expression": "0 8 * * MON", "time_zone": "UTC"}, (), NOW) == []
+    )

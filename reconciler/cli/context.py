@@ -113,8 +113,9 @@ _TARGET_FLAGS: list[Callable[[Any], Any]] = [
         "--stack",
         default=None,
         metavar="NAME",
-        help="Ownership scope: only routines this stack created are ever updated or "
-        f"pruned (default: the configuration's stack, else {DEFAULT_STACK}).",
+        help="Ownership scope: the stack whose routines this command manages; routines of "
+        "other stacks are never changed (default: the configuration's stack, else "
+        f"{DEFAULT_STACK}).",
     ),
     click.option(
         "--endpoint",
@@ -148,8 +149,9 @@ _PRUNE_FLAGS: list[Callable[[Any], Any]] = [
     click.option(
         "--prune/--no-prune",
         default=None,
-        help="Delete routines this stack owns that git no longer declares (default: "
-        "the environment's prune policy, else off).",
+        help="Delete routines this stack owns that the selected manifests do not declare "
+        "(default: prune.enabled from reconciler.yaml when the manifests come from it, else "
+        "off).",
     ),
 ]
 
@@ -175,6 +177,7 @@ def build(
     pruning: PruneArgs | None = None,
     *,
     require_paths: bool = True,
+    conflicts_as_drift: bool = False,
 ) -> Context:
     """Resolve flags and the configuration into a Context; ReconcilerError when inconsistent.
 
@@ -201,6 +204,7 @@ def build(
         ignore=_patterns(resolved.ignore),
         environment=resolved.environment,
         now=current,
+        report_conflicts=conflicts_as_drift,
     )
     values = variables(target.cli_vars, resolved.variables)
     settings = Settings(paths=manifest_paths, variables=values, now=current, options=options)

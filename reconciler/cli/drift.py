@@ -50,12 +50,12 @@ def drift(
     Differences in fields the configuration or a manifest ignores are reported as information
     and are not drift. Never writes. Exit code 0 in sync, 2 drift, 1 error.
     """
-    ctx = build(target, paths, PruneArgs(prune=True))
+    ctx = build(target, paths, PruneArgs(prune=True), conflicts_as_drift=True)
     out = Output(resolve_output(output))
     planned = compute_plan(ctx, out)
     planned.backend.close()
     report = drift_view.build(planned.plan, count_unmanaged=not ignore_unmanaged)
-    name = planned.plan.environment or "default"
+    name = planned.plan.environment or planned.plan.stack
     markdown = drift_view.render_markdown([(name, report)])
     if json_out:
         write_json(json_out, drift_view.to_json(report))

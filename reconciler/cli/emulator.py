@@ -18,6 +18,7 @@ from reconciler.emulator.faults import FaultConfig
 from reconciler.emulator.server import Emulator
 from reconciler.live.endpoint import is_loopback
 from reconciler.live.store import StoreError
+from reconciler.views import terminal
 
 _RATE = click.FloatRange(0.0, 1.0)
 
@@ -113,11 +114,10 @@ def emulator(
     except ValueError as err:
         raise click.BadParameter(str(err)) from None
     if not is_loopback(host):
-        click.echo(
+        terminal.note(
             f"warning: binding {host}: the emulator accepts any bearer token"
             f"{'' if token else ' (set --token)'} and serves plain http; keep it off "
-            "untrusted networks",
-            err=True,
+            "untrusted networks (the reconciler itself only talks plain http to loopback)"
         )
     server = Emulator(
         db,
@@ -129,6 +129,15 @@ def emulator(
         verbose=verbose,
     )
     _serve(server)
+
+
+def _listening_line(server: Emulator) -> str:
+    """The one line a script waits for; an all-interfaces bind names its loopback endpoint."""
+    url, endpoint = server.url, server.endpoint()
+    if server.host in ("0.0.0.0", "::", ""):  # noqa: S104 - describing the bind, not binding
+        local = url.replace(f"//{server.host}:", "//127.0.0.1:").replace("//[::]:", "//127.0.0.1:")
+        endpoint = endpoint.replace(url, local)
+    return f"Emulator listening on {url} (project endpoint: {endpoint})"
 
 
 def _serve(server: Emulator) -> None:
@@ -148,7 +157,7 @@ def _serve(server: Emulator) -> None:
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        click.echo(f"Emulator listening on {server.url} (project endpoint: {server.endpoint()})")
+        terminal.emit(_listening_line(server))
         while not stopping.wait(0.5):
             pass
     finally:

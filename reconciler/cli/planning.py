@@ -32,9 +32,18 @@ def locator(loaded: LoadResult) -> Locate:
         routine = by_name.get(change.name)
         if routine is None:
             return change.source
-        return routine.locate(tuple(param.split(".")) if param else ())
+        return routine.locate(_param_path(param))
 
     return locate
+
+
+def _param_path(param: str | None) -> tuple[str, ...]:
+    """A service ``param`` as a path: dotted (``triggers.t.at``) or a JSON pointer."""
+    if not param:
+        return ()
+    if param.startswith("/"):
+        return tuple(part.replace("~1", "/").replace("~0", "~") for part in param[1:].split("/"))
+    return tuple(param.split("."))
 
 
 def compute_plan(ctx: Context, out: Output, *, writable: bool = False) -> Planned:

@@ -131,7 +131,8 @@ def _union(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[S
         for inner in _sub_validator(objects[0], root).iter_errors(err.instance):
             yield from _explain_with_prefix(inner, path, root)
         return
-    words = " or ".join(_TYPE_WORDS.get(str(b.get("type")), "another form") for b in branches)
+    kinds = dict.fromkeys(_TYPE_WORDS.get(str(b.get("type")), "another form") for b in branches)
+    words = " or ".join(kinds)
     yield SchemaProblem(path, f"must be {words}, not {_describe(err.instance)}")
 
 

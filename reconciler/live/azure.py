@@ -34,7 +34,9 @@ WRITE_TIMEOUT = 600
 CONNECT_TIMEOUT = 30
 RETRY_TOTAL = 6
 RETRY_BACKOFF = 0.8
-ROLE_HINT = "it needs the 'Foundry User' role (formerly 'Azure AI User') or higher on the project"
+ROLE_HINT = (
+    "the identity needs the 'Foundry User' role (formerly 'Azure AI User') or higher on the project"
+)
 READ_OPERATIONS = ("list routines", "get", "list runs")
 REGION_HINT = (
     "check the endpoint (https://<account>.services.ai.azure.com/api/projects/"
@@ -171,11 +173,13 @@ def translate(
     err: Exception, *, name: str | None, operation: str, endpoint: str, identity: Any
 ) -> BackendError:
     """One clear line for an SDK or credential error."""
-    what = f"{operation} '{name}'" if name else operation
+    words = operation.replace("_", " ")
+    what = f"{words} '{name}'" if name else words
     if isinstance(err, ClientAuthenticationError) and getattr(err, "status_code", None) is None:
         return BackendError(
-            f"could not get a token for {endpoint}: {_first_line(err)}; sign in "
-            "with 'az login', or configure workload identity",
+            f"could not get a token for {endpoint}: {_first_line(err).rstrip('.')}; sign in "
+            "with 'az login', or configure workload identity (AZURE_CLIENT_ID, "
+            "AZURE_TENANT_ID and a federated token, as azure/login sets up)",
             kind="auth",
         )
     if isinstance(err, ServiceRequestError):
@@ -202,15 +206,16 @@ def _from_status(
     code, message, param = _service_error(err)
     if status == 401:
         return BackendError(
-            f"401 Unauthorized for {what} at {endpoint}: the service rejected "
-            f"{identity()}; {ROLE_HINT}",
+            f"401 Unauthorized for {what} at {endpoint}: the service did not accept the "
+            f"credential ({identity()}); check the tenant and the sign-in, and {ROLE_HINT}",
             kind="auth",
             status=401,
             code=code,
         )
     if status == 403:
         return BackendError(
-            f"403 Forbidden for {what} at {endpoint}: {identity()} is not allowed; {ROLE_HINT}",
+            f"403 Forbidden for {what} at {endpoint}: the identity ({identity()}) lacks access; "
+            f"{ROLE_HINT}",
             kind="forbidden",
             status=403,
             code=code,

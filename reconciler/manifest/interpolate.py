@@ -79,7 +79,7 @@ def _lookup(
     if fallback is not None:
         return fallback
     report(
-        f"undefined variable ${{{name}}}: set it in the environment "
-        "(or under the environment's variables in reconciler.yaml)"
+        f"undefined variable ${{{name}}}: set it in the environment, with --var {name}=VALUE, "
+        "or under variables in reconciler.yaml (or write ${" + name + ":-fallback})"
     )
     return token

@@ -23,6 +23,7 @@ def to_desired(routine: DesiredRoutine) -> Desired:
         authorization=spec.authorization.identity if spec.authorization else None,
         protect=spec.reconcile.protect,
         adopt=spec.reconcile.adopt,
+        path=pointers.dotted(routine.prefix),
         durations={n: t.text for n, t in routine.timers.items() if t.form == "duration"},
         ignore=tuple(pointers.parse(p) for p in spec.reconcile.ignore_differences),
         sensitive=tuple(pointers.parse(p) for p in spec.reconcile.sensitive),

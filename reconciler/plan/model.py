@@ -56,11 +56,13 @@ class Change:
 
 @dataclass(frozen=True)
 class Unmanaged:
-    """A live routine this stack does not own and git does not declare."""
+    """A live routine this stack does not own; ``declared`` when git declares it all the same
+    (a conflict: adopting it would resolve it)."""
 
     name: str
     reason: str
     owner: str | None = None
+    declared: bool = False
 
 
 @dataclass(frozen=True)

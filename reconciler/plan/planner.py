@@ -33,6 +33,7 @@ class Desired:
     protect: bool = False
     adopt: bool = False
     durations: dict[str, str] = field(default_factory=dict)
+    path: str = ""
     ignore: tuple[Pattern, ...] = ()
     sensitive: tuple[Pattern, ...] = ()
     source: Location | None = None
@@ -52,6 +53,7 @@ class PlanOptions:
     ignore: tuple[Pattern, ...] = ()
     environment: str | None = None
     now: int = 0
+    report_conflicts: bool = False
 
 
 def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanOptions) -> Plan:
@@ -67,9 +69,11 @@ def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanO
     declared = {d.name for d in desired}
     for item in sorted(desired, key=lambda d: d.name):
         result = _plan_declared(item, live_by_name.get(item.name), options)
-        if not isinstance(result, Diagnostic):
+        if isinstance(result, Change):
             result = _refuse_past_timers(item, result, live_by_name.get(item.name), options)
-        if isinstance(result, Diagnostic):
+        if isinstance(result, Unmanaged):
+            plan.unmanaged.append(result)
+        elif isinstance(result, Diagnostic):
             plan.diagnostics.append(result)
         else:
             plan.changes.append(result)
@@ -83,11 +87,14 @@ def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanO
 
 def _plan_declared(
     d: Desired, live: dict[str, Any] | None, options: PlanOptions
-) -> Change | Diagnostic:
+) -> Change | Diagnostic | Unmanaged:
     if live is None:
         return _create(d, options)
     before, record = normalize.live(live)
     refusal = _ownership_refusal(d, record, options)
+    if refusal is not None and options.report_conflicts:
+        owner = record.stack if record is not None and record.name == d.name else None
+        return Unmanaged(d.name, refusal.message, owner, declared=True)
     if refusal is not None:
         return refusal
     after = _desired_canonical(d, live, record)
@@ -165,9 +172,10 @@ def _ownership_refusal(
 
 
 def _where(d: Desired) -> dict[str, Any]:
+    field_path = f"{d.path}.name" if d.path else "name"
     if d.source is None:
-        return {"field": d.name}
-    return {"file": d.source.file, "line": d.source.line, "col": d.source.col, "field": "name"}
+        return {"field": field_path}
+    return {"file": d.source.file, "line": d.source.line, "col": d.source.col, "field": field_path}
 
 
 def _desired_canonical(
@@ -301,7 +309,7 @@ def _record_diffs(old: ownership.Ownership | None, new: ownership.Ownership) -> 
         owner = None if old is None else f"{old.stack}/{old.name}"
         found.append(
             FieldDiff(
-                ("reconcile", "owner"),
+                ("ownership",),
                 owner,
                 f"{new.stack}/{new.name}",
                 before_present=old is not None,

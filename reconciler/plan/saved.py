@@ -50,7 +50,7 @@ def dump(plan: Plan, paths: list[str], created_at: int, version: str) -> str:
         item["fingerprint"] = change.fingerprint
         item["body"] = change.body
     doc["checksum"] = _checksum(doc)
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def load(text: str, source: str) -> SavedPlan:

@@ -52,14 +52,15 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "enable": counts["enable"],
             "disable": counts["disable"],
             "delete": counts["delete"],
-            "no_op": counts["no-op"],
+            "no-op": counts["no-op"],
             "unmanaged": len(plan.unmanaged),
             "blocked_deletes": len(plan.blocked),
         },
         "has_changes": plan.has_changes,
         "changes": [change_to_json(c) for c in plan.changes],
         "unmanaged": [
-            {"name": u.name, "reason": u.reason, "owner": u.owner} for u in plan.unmanaged
+            {"name": u.name, "reason": u.reason, "owner": u.owner, "declared": u.declared}
+            for u in plan.unmanaged
         ],
         "blocked_deletes": [
             {"name": b.name, "reason": b.reason, "rule": b.kind} for b in plan.blocked
@@ -106,7 +107,10 @@ def plan_from_json(doc: dict[str, Any]) -> Plan:
         environment=target.get("environment"),
     )
     plan.changes = [change_from_json(c) for c in doc["changes"]]
-    plan.unmanaged = [Unmanaged(u["name"], u["reason"], u.get("owner")) for u in doc["unmanaged"]]
+    plan.unmanaged = [
+        Unmanaged(u["name"], u["reason"], u.get("owner"), bool(u.get("declared")))
+        for u in doc["unmanaged"]
+    ]
     plan.blocked = [
         BlockedDelete(b["name"], b["reason"], b.get("rule", "prune_off"))
         for b in doc["blocked_deletes"]

@@ -19,6 +19,7 @@ GROUPS = (
     ("enabled", "Enabled outside git"),
     ("missing", "Deleted outside git (declared in git, missing in the project)"),
     ("orphaned", "Removed from git, still in the project"),
+    ("conflicts", "Declared in git, but in the project not owned by this stack"),
     ("unmanaged", "Unmanaged routines in the project"),
     ("other_stacks", "Owned by other stacks (their drift, not this stack's)"),
     ("ignored", "Ignored differences (reported, not drift)"),
@@ -63,8 +64,10 @@ def build(plan: Plan, count_unmanaged: bool = True) -> DriftReport:
             report.groups[_BY_ACTION[change.action]].append(change)
         if change.ignored:
             report.groups["ignored"].append(change)
-    report.groups["unmanaged"] = [u for u in plan.unmanaged if u.owner is None]
-    report.groups["other_stacks"] = [u for u in plan.unmanaged if u.owner is not None]
+    report.groups["conflicts"] = [u for u in plan.unmanaged if u.declared]
+    undeclared = [u for u in plan.unmanaged if not u.declared]
+    report.groups["unmanaged"] = [u for u in undeclared if u.owner is None]
+    report.groups["other_stacks"] = [u for u in undeclared if u.owner is not None]
     report.groups["orphaned"] += list(plan.blocked)
     return report
 
@@ -73,7 +76,11 @@ def to_json(report: DriftReport) -> dict[str, Any]:
     """The drift JSON document."""
     doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
-        "target": {"endpoint": report.plan.target, "stack": report.plan.stack},
+        "target": {
+            "endpoint": report.plan.target,
+            "stack": report.plan.stack,
+            "environment": report.plan.environment,
+        },
         "drifted": report.drifted,
     }
     for kind, _ in GROUPS:

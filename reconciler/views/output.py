@@ -73,7 +73,7 @@ class Output:
 
     def plan(self, plan: Plan, env: str | None = None) -> None:
         """The plan in the chosen format (``env`` names its section in markdown)."""
-        env = env or plan.environment or "default"
+        env = env or plan.environment or plan.stack
         if self.fmt == "json":
             sys.stdout.write(json.dumps(plan_to_json(plan), indent=2) + "\n")
         elif self.fmt == "markdown":

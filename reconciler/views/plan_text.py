@@ -37,8 +37,13 @@ def closing_line(plan: Plan) -> str:
     """``Plan: 2 to create, 1 to update, 0 to replace, 1 to delete.`` (enable/disable count as
     updates), or the no-changes sentence; deletes the mass-delete guard holds back are named."""
     held = plan.held_back
-    if not plan.has_changes and not held:
+    if not plan.has_changes and not plan.blocked:
         return "No changes. The project matches the manifests."
+    if not plan.has_changes and not held:
+        return (
+            f"No changes will be made; {len(plan.blocked)} delete(s) blocked by safety "
+            "rules (see above)."
+        )
     c = plan.counts()
     updates = c["update"] + c["enable"] + c["disable"]
     line = (
@@ -58,10 +63,16 @@ def _change_line(change: Change) -> Text:
 
 
 def _details(change: Change) -> list[Text]:
-    if change.action is Action.CREATE:
+    if change.action in (Action.CREATE, Action.DELETE):
+        sign, style, fields = (
+            ("+", "green", change.after)
+            if change.action is Action.CREATE
+            else ("-", "red", change.before)
+        )
         return [
-            Text(f"      + {path}: {show_field(path, value)}", style="green")
-            for path, value in leaves(change.after or {})
+            Text(f"      {sign} {path}: {show_field(path, value)}", style=style)
+            for path, value in leaves(fields or {})
+            if not (path == "description" and value == "")
         ]
     lines = [
         Text("      ~ {}: {} => {}".format(d.dotted, *diff_values(d)), style="yellow")
@@ -105,6 +116,11 @@ def _others(console: Console, plan: Plan) -> None:
         console.print()
     if plan.blocked:
         console.print("Deletes blocked by safety rules (left untouched):")
+        reasons: dict[str, list[str]] = {}
         for blocked in plan.blocked:
-            console.print(Text(f"  # {blocked.name}  ({blocked.reason})", style="red"))
+            reasons.setdefault(blocked.reason, []).append(blocked.name)
+        for reason, names in reasons.items():
+            console.print(Text(f"  {reason}:", style="red"))
+            for name in names:
+                console.print(Text(f"    # {name}", style="red"))
         console.print()
