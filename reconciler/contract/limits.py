@@ -1,4 +1,4 @@
-"""Numeric limits of the Foundry Routines service (DESIGN.md section 3).
+"""Numeric limits of the Foundry Routines service (docs/design.md, "Service contract").
 
 The description limit is the service's; manifests get less, because the reconciler appends an
 ownership record to every description it writes (see ``reconciler.plan.ownership``).

@@ -1,4 +1,4 @@
-"""Pydantic models of the Routines wire format (DESIGN.md section 3).
+"""Pydantic models of the Routines wire format (docs/design.md, "Service contract").
 
 These models are the single source of the JSON Schemas: the service side (embedded project and
 emulator) validates request bodies against ``wire_body_schema()``, and the manifest models in

@@ -2,9 +2,9 @@
 
 ``RoutineStore`` is the service side shared by the ``local`` backend and the HTTP emulator, so
 its errors carry HTTP semantics (``ServiceError``: status, code, message, param) and it enforces
-the same rules as the real service (DESIGN.md section 3): full-replace PUT, ``authorization`` on
-create only, run records kept after delete, exactly-once timers, disabled routines that neither
-fire nor replay missed firings.
+the same rules as the real service (docs/design.md, "Service contract"): full-replace PUT,
+``authorization`` on create only, run records kept after delete, exactly-once timers, disabled
+routines that neither fire nor replay missed firings.
 
 Storage: one SQLite file (WAL journal, 10 s busy timeout), one connection per thread and
 process, every write inside ``BEGIN IMMEDIATE ... COMMIT``. A ``meta`` table stamps the file with
@@ -351,7 +351,7 @@ def _run_record(
     scheduled_fire_at: int | None = None,
     dispatch_id: str | None = None,
 ) -> Json:
-    """A completed RoutineRun (DESIGN.md section 3); unknown values are null."""
+    """A completed RoutineRun (docs/design.md, "Service contract"); unknown values are null."""
     action = routine.action
     trigger_name, trigger = routine.trigger() if source != "manual_dispatch" else (None, {})
     at = int(now)

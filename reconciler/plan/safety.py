@@ -1,8 +1,8 @@
 """Prune safety: which of this stack's undeclared routines may really be deleted.
 
-Rules (DESIGN.md section 4): pruning is opt-in per run; a source that yields zero routines never
-prunes; protected routines are never deleted; more deletes than the limit block every delete
-unless the limit is raised explicitly.
+Rules (docs/design.md, "Safety"): pruning is opt-in per run; a source that yields zero routines
+never prunes; protected routines are never deleted; more deletes than the limit block every
+delete unless the limit is raised explicitly.
 """
 
 from __future__ import annotations
