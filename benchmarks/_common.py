@@ -256,9 +256,8 @@ def emulator(db: Path, *, in_process: bool = False, ticking: bool = False) -> It
     By default it runs as ``python -m reconciler emulator`` in a child process, so the service
     side does not compete with the client for this process's GIL (a real project is remote);
     ``in_process`` uses ``reconciler.emulator.server.Emulator`` in this process instead. Either
-    way the emulated clock is frozen (speed 0) unless ``ticking``: the trigger ticker then has
-    nothing to fire, and its scan of every schedule/timer routine (every 0.2 s) does not run
-    during the measurement.
+    way the emulated clock is frozen (speed 0) unless ``ticking``: the trigger ticker (every
+    0.2 s) then has nothing to fire during the measurement.
     """
     speed = 1.0 if ticking else 0.0
     if in_process:

@@ -8,9 +8,10 @@ creates). Each run gets a fresh emulator that sleeps ``--latency`` ms in every r
 ``reconciler.apply.apply_plan`` runs the plan at each concurrency; the table shows wall seconds,
 throughput and the requests the emulator counted. The last row repeats the default concurrency
 with ``--rate-429`` of the requests answered 429 with ``Retry-After: 0``: every change must still
-succeed, through azure-core's RetryPolicy (DESIGN.md section 6), and the counters show how many
-retries that took. Retry settings are the product defaults (``RECONCILER_RETRY_*`` unset). The
-emulator runs in a child process (``--in-process``: in this one) with its clock frozen.
+succeed, through azure-core's RetryPolicy (docs/design.md, "Performance model"), and the
+counters show how many retries that took. Retry settings are the product defaults
+(``RECONCILER_RETRY_*`` unset). The emulator runs in a child process (``--in-process``: in this
+one) with its clock frozen.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ For each N a fresh emulator project is filled with N routines (through ``LocalBa
 same SQLite file, before the emulator starts: setup is not what is measured; triggers rotate
 schedule/timer/github_issue/custom), then
 ``AzureBackend.list_routines`` reads them all with the emulator injecting each latency (ms per
-request). The emulator's counters give the list calls each read made: DESIGN.md section 6 says
-``ceil(N / 100)``, never one GET per routine. Seconds are the best of ``--repeat`` reads; the
-calls column is checked to be the same for every read. The emulator runs in a child process
-(``--in-process``: in this one) with its clock frozen; see ``_common.emulator``.
+request). The emulator's counters give the list calls each read made: docs/design.md
+("Performance model") says ``ceil(N / 100)``, never one GET per routine. Seconds are the best
+of ``--repeat`` reads; the calls column is checked to be the same for every read. The emulator
+runs in a child process (``--in-process``: in this one) with its clock frozen; see
+``_common.emulator``.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def main() -> None:
     parser.add_argument(
         "--ticking",
         action="store_true",
-        help="let the emulated clock run (its trigger ticker then scans every routine 5x/s)",
+        help="let the emulated clock run (its trigger ticker then fires due routines 5x/s)",
     )
     add_markdown_flag(parser)
     args = parser.parse_args()

@@ -9,9 +9,10 @@ out of band (their agent changes), as someone using the portal would.
 
 * pure: ``reconciler.plan.planner.make_plan`` on in-memory desired/live data, with all routines
   equal, with the 1% differing, and with every routine differing. The difference between the
-  all-equal and all-different times is what deepdiff costs per routine; DESIGN.md section 6 says
-  deepdiff must run only for routines that differ. A separate, untimed run counts the DeepDiff
-  calls with a wrapper that is installed for that run only and removed afterwards.
+  all-equal and all-different times is what deepdiff costs per routine; docs/design.md
+  ("Performance model") says deepdiff must run only for routines that differ. A separate,
+  untimed run counts the DeepDiff calls with a wrapper that is installed for that run only and
+  removed afterwards.
 * engine: what ``reconciler plan`` does without the CLI around it (``reconciler.engine``:
   ``load_desired`` then ``plan`` through ``LocalBackend``), split into load (timed once: it is
   what ``bench_validate.py`` measures in detail) and list+plan.
