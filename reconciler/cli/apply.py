@@ -19,7 +19,7 @@ from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, 
 from reconciler.cli import saved_apply
 from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
-from reconciler.cli.files import write_json
+from reconciler.cli.files import check_writable, write_json
 from reconciler.cli.planning import compute_plan, refuse_held_back
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live.base import Backend
@@ -90,6 +90,8 @@ def apply(
     deletes back).
     """
     out = Output(resolve_output(output))
+    if audit_out:
+        check_writable(audit_out)
     saved_file = paths[0] if len(paths) == 1 and _is_plan_file(paths[0]) else None
     if saved_file:
         saved_apply.refuse_options(target, pruning, approved_plan)
@@ -120,11 +122,13 @@ def apply(
     document = audit.record(
         plan, result, audit.run_context(os.environ, _git_commit()), started, now()
     )
-    if audit_out:
-        write_json(audit_out, document)
     if out.fmt == "json":
         terminal.emit(json.dumps(document, indent=2))
-    _finish(plan, result, out)
+    try:
+        _finish(plan, result, out)
+    finally:
+        if audit_out:
+            write_json(audit_out, document)
 
 
 @contextmanager

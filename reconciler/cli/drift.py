@@ -8,7 +8,7 @@ import click
 
 from reconciler.cli.common import output_option, resolve_output
 from reconciler.cli.context import PruneArgs, TargetArgs, build, target_options
-from reconciler.cli.files import write_json, write_text
+from reconciler.cli.files import check_writable, write_json, write_text
 from reconciler.cli.planning import compute_plan
 from reconciler.views import drift as drift_view
 from reconciler.views import terminal
@@ -51,6 +51,9 @@ def drift(
     and are not drift. Never writes. Exit code 0 in sync, 2 drift, 1 error.
     """
     ctx = build(target, paths, PruneArgs(prune=True), conflicts_as_drift=True)
+    for path in (json_out, markdown_out):
+        if path:
+            check_writable(path)
     out = Output(resolve_output(output))
     planned = compute_plan(ctx, out)
     planned.backend.close()

@@ -8,6 +8,7 @@ import click
 
 from reconciler.cli.common import now
 from reconciler.cli.context import TargetArgs, build, target_options
+from reconciler.cli.files import make_folder, write_text
 from reconciler.diagnostics import ReconcilerError
 from reconciler.export import dump, export, file_name
 from reconciler.live.base import BackendError
@@ -52,7 +53,7 @@ def export_command(*, target: TargetArgs, out_dir: str | None, force: bool) -> N
 
 
 def _write_files(folder: str, routines: list[dict[str, object]], target: str, force: bool) -> int:
-    os.makedirs(folder, exist_ok=True)
+    make_folder(folder)
     paths = [os.path.join(folder, file_name(str(r["name"]))) for r in routines]
     clashes = [p for p in paths if os.path.exists(p)]
     if clashes and not force:
@@ -61,6 +62,5 @@ def _write_files(folder: str, routines: list[dict[str, object]], target: str, fo
             "overwritten); pass --force or choose another --out"
         )
     for path, routine in zip(paths, routines, strict=True):
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(dump([routine], target))
+        write_text(path, dump([routine], target))
     return len(paths)

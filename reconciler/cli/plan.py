@@ -9,7 +9,7 @@ import click
 from reconciler import __version__
 from reconciler.cli.common import now, output_option, resolve_output
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
-from reconciler.cli.files import write_json, write_private
+from reconciler.cli.files import check_writable, write_json, write_private
 from reconciler.cli.planning import compute_plan, refuse_held_back
 from reconciler.plan import saved
 from reconciler.plan.serialize import plan_to_json
@@ -53,6 +53,9 @@ def plan(
 ) -> None:
     """Compare the manifests with the live project and show what apply would change."""
     ctx = build(target, paths, pruning)
+    for path in (json_out, out_file):
+        if path:
+            check_writable(path)
     out = Output(resolve_output(output))
     planned = compute_plan(ctx, out)
     planned.backend.close()
