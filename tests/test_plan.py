@@ -135,6 +135,28 @@ def test_authorization_change_is_a_replace() -> None:
     assert "only at creation" in change.reason
 
 
+@pytest.mark.parametrize(
+    ("live_protect", "git_protect"), [(True, True), (True, False), (False, True)]
+)
+def test_protected_routine_is_never_replaced(live_protect: bool, git_protect: bool) -> None:
+    before = desired(protect=live_protect)
+    after = desired(authorization="creator", protect=git_protect)
+    result = plan([after], [live_of(before)])
+    assert not result.ok and result.changes == []
+    message = result.diagnostics[0].message
+    assert message.startswith("routine 'r1' is protected (reconcile.protect: true), but ")
+    assert "authorization changes from agent to creator" in message
+    assert message.endswith("set protect: false and apply, then change authorization")
+
+
+def test_protected_replace_is_reported_as_drift_not_refused() -> None:
+    before = desired(protect=True)
+    after = desired(authorization="creator", protect=True)
+    result = plan([after], [live_of(before)], report_conflicts=True)
+    assert result.ok
+    assert only(result).action is Action.REPLACE
+
+
 def test_unmanaged_declared_routine_needs_adopt() -> None:
     d = desired()
     result = plan([d], [live_of(d, stack=None)])

@@ -107,7 +107,20 @@ def _plan_declared(
     change.fingerprint = fingerprint(live)
     if change.action is not Action.NOOP:
         change.body = _body(d, effective, new_record)
+    protected = d.protect or (record is not None and record.protect)
+    if change.action is Action.REPLACE and protected and not options.report_conflicts:
+        return _protected_replace(d, change)
     return change
+
+
+def _protected_replace(d: Desired, change: Change) -> Diagnostic:
+    """Like Terraform's ``prevent_destroy``: a replace deletes the routine first, which a
+    protected routine must never undergo."""
+    return error(
+        f"routine '{d.name}' is protected (reconcile.protect: true), but {change.reason}; "
+        "set protect: false and apply, then change authorization",
+        **_where(d),
+    )
 
 
 def _refuse_past_timers(
