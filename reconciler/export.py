@@ -31,6 +31,20 @@ class Exported:
     routines: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
+    def copied_values(self) -> list[tuple[str, list[str]]]:
+        """Per routine, the free-form fields copied as stored (``action.input``, custom trigger
+        ``parameters``): the project cannot say which of them are secrets."""
+        found = [(str(r["name"]), _free_form_fields(r)) for r in self.routines]
+        return [(name, fields) for name, fields in found if fields]
+
+
+def _free_form_fields(routine: dict[str, Any]) -> list[str]:
+    fields = ["action.input"] if routine["action"].get("input") not in (None, "", {}, []) else []
+    for name, trigger in routine["triggers"].items():
+        if trigger.get("type") == "custom" and trigger.get("parameters"):
+            fields.append(f"triggers.{name}.parameters")
+    return fields
+
 
 def export(live: list[WireRoutine], now: int) -> Exported:
     """One manifest routine per live routine, in name order."""

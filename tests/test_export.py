@@ -109,3 +109,36 @@ def test_export_to_stdout_is_one_manifest(tmp_path: Path) -> None:
     assert done.stdout.startswith("# Exported by 'reconciler export'")
     assert "- name: portal-made" in done.stdout
     assert "Target:" in done.stderr
+
+
+def test_free_form_values_are_flagged_and_files_are_private(tmp_path: Path) -> None:
+    backend = LocalBackend(str(tmp_path / "p.db"))
+    backend.create_or_update("portal-made", HAND_MADE)
+    plain = {**HAND_MADE, "action": {"type": "invoke_agent_responses_api", "agent_name": "x"}}
+    backend.create_or_update("no-input", plain)
+    hook = {
+        "triggers": {
+            "c": {
+                "type": "custom",
+                "provider": "ci",
+                "event_name": "done",
+                "parameters": {"t": "a"},
+            }
+        },
+        "action": {"type": "invoke_agent_responses_api", "agent_name": "x"},
+    }
+    backend.create_or_update("hooked", hook)
+    done = run_cli("export", "--out", "repo", "--endpoint", f"local:{tmp_path}/p.db", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    review = [line for line in done.stdout.splitlines() if line.startswith("review ")]
+    assert review == [
+        "review hooked: triggers.c.parameters copied as stored (may hold secrets; mark them with "
+        "reconcile.sensitive and use ${VAR})",
+        "review portal-made: action.input copied as stored (may hold secrets; mark them with "
+        "reconcile.sensitive and use ${VAR})",
+    ]
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "repo").iterdir()}
+    assert modes == {"hooked.yaml": 0o600, "no-input.yaml": 0o600, "portal-made.yaml": 0o600}
+    to_stdout = run_cli("export", "--endpoint", f"local:{tmp_path}/p.db", cwd=tmp_path)
+    assert "review portal-made" in to_stdout.stderr
+    assert "review" not in to_stdout.stdout

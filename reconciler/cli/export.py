@@ -8,7 +8,7 @@ import click
 
 from reconciler.cli.common import now
 from reconciler.cli.context import TargetArgs, build, target_options
-from reconciler.cli.files import make_folder, write_text
+from reconciler.cli.files import make_folder, write_private
 from reconciler.diagnostics import ReconcilerError
 from reconciler.export import dump, export, file_name
 from reconciler.live.base import BackendError
@@ -45,6 +45,12 @@ def export_command(*, target: TargetArgs, out_dir: str | None, force: bool) -> N
         backend.close()
     for name, reason in result.skipped:
         out.line(f"skipped {name}: {reason}", "yellow")
+    for name, fields in result.copied_values():
+        out.line(
+            f"review {name}: {', '.join(fields)} copied as stored (may hold secrets; mark them "
+            "with reconcile.sensitive and use ${VAR})",
+            "yellow",
+        )
     if out_dir is None:
         terminal.emit(dump(result.routines, ctx.endpoint.display))
         return
@@ -62,5 +68,5 @@ def _write_files(folder: str, routines: list[dict[str, object]], target: str, fo
             "overwritten); pass --force or choose another --out"
         )
     for path, routine in zip(paths, routines, strict=True):
-        write_text(path, dump([routine], target))
+        write_private(path, dump([routine], target))
     return len(paths)
