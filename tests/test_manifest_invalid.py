@@ -456,6 +456,19 @@ def test_all_errors_are_collected_not_just_the_first(write) -> None:
     assert [e.split(":")[1] for e in errors] == ["2", "6", "7"]
 
 
+def test_a_disallowed_tag_is_reported_without_follow_on_errors(write) -> None:
+    tagged = write("tagged.yaml", edit("name: r1", "name: !!python/name:os.system ''"))
+    errors = diagnostics_for(tagged)
+    assert len(errors) == 1, errors
+    assert ": routines[0].name: tag !!python/name:os.system is not allowed" in errors[0]
+    incomplete = write(
+        "incomplete.yaml",
+        "routines:\n  - name: !!python/name:os.system ''\n    triggers: {}\n",
+    )
+    kept = diagnostics_for(incomplete)
+    assert any("routines[0].action: missing required field 'action'" in e for e in kept), kept
+
+
 def test_duplicate_names_across_files_name_both_places(write) -> None:
     first = write("a/one.yaml", BASE_ROUTINE)
     second = write("b/two.yaml", "# a comment line\n" + BASE_ROUTINE)

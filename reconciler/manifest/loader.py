@@ -212,7 +212,8 @@ def _load_document(path: str, doc: Document, options: _Options, result: LoadResu
     for missing in missing_vars:
         ctx.report(missing.path, missing.message)
     broken = {p.path[:2] for p in missing_vars} | {p.path[:2] for p in doc.problems}
-    located = _check_structure_and_rules(data, options, ctx, broken)
+    reported = [p.path for p in doc.problems]
+    located = _check_structure_and_rules(data, options, ctx, broken, reported)
     for index, raw in enumerate(data["routines"]):
         prefix: Path = ("routines", index)
         if prefix in broken or any(p[: len(prefix)] == prefix for p in located):
@@ -263,10 +264,17 @@ def _rename_deprecated(routines: list[Any], ctx: _FileContext) -> None:
 
 
 def _check_structure_and_rules(
-    data: dict[str, Any], options: _Options, ctx: _FileContext, skip_rules: set[Path]
+    data: dict[str, Any],
+    options: _Options,
+    ctx: _FileContext,
+    skip_rules: set[Path],
+    reported: list[Path],
 ) -> set[Path]:
     """Report every rule and schema problem; return the paths of the errors (warnings, such
-    as a fired timer during a plan, do not stop a routine from loading)."""
+    as a fired timer during a plan, do not stop a routine from loading).
+
+    ``reported``: where YAML problems (a disallowed tag, a duplicate key) were already reported;
+    schema problems on or inside those nodes are their consequence and are left out."""
     found: dict[Path, tuple[str, bool, str]] = {}
     for index, raw in enumerate(data["routines"]):
         prefix: Path = ("routines", index)
@@ -283,6 +291,8 @@ def _check_structure_and_rules(
         for pointer in check_pointers(raw.get("reconcile"), raw):
             found[(*prefix, *pointer.path)] = (pointer.message, False, "error")
     for problem in _schema_problems(data):
+        if any(path and problem.path[: len(path)] == path for path in reported):
+            continue
         found.setdefault(problem.path, (problem.message, problem.at_key, "error"))
     ordered = sorted(found.items(), key=lambda kv: _sort_key(ctx, kv[0]))
     for path, (message, at_key, severity) in ordered:
