@@ -418,6 +418,20 @@ CASES = [
         "routines[0].action.agent_name",
         "tag !secret is not allowed",
     ),
+    (
+        "quoted-boolean",
+        edit("  - name: r1\n", "  - name: r1\n    enabled: 'false'\n"),
+        3,
+        "routines[0].enabled",
+        "not the text 'false' (quoted, or from a ${VAR}: variables are substituted as text only",
+    ),
+    (
+        "field-of-the-other-action-type-misspelt",
+        edit("agent_name: a", "agent_name: a\n      sesion_id: s"),
+        11,
+        "routines[0].action.sesion_id",
+        "(did you mean 'session_id'? it is only valid with type 'invoke_agent_invocations_api'",
+    ),
     ("tab-indentation", "routines:\n\t- name: x\n", 2, None, "tab character"),
     ("broken-yaml", "routines:\n  - name: [x\n", 3, None, "invalid YAML"),
 ]

@@ -58,11 +58,23 @@ def _deref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
 
 def _explain(err: ValidationError, root: dict[str, Any]) -> Iterator[SchemaProblem]:
     path: Path = tuple(err.absolute_path)
+    if "propertyNames" in err.relative_schema_path:
+        yield _bad_key(err, path)
+        return
     handler = _HANDLERS.get(str(err.validator))
     if handler is not None:
         yield from handler(err, path, root)
     else:
         yield SchemaProblem(path, err.message)
+
+
+def _bad_key(err: ValidationError, path: Path) -> SchemaProblem:
+    """A mapping key that ``propertyNames`` refuses, marked at the key, with the rule that the
+    ``propertyNames`` schema describes."""
+    key = str(err.instance)
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    rule = schema.get("description") or f"it must match {schema.get('pattern')!r}"
+    return SchemaProblem((*path, key), f"{key!r} is not allowed here: {rule}", True)
 
 
 def _additional(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
@@ -94,7 +106,19 @@ def _type(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[Sc
     expected = _value(err)
     names = [expected] if isinstance(expected, str) else list(expected)
     wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
-    yield SchemaProblem(path, f"must be {wanted}, not {_describe(err.instance)}")
+    hint = _text_hint(err.instance, names)
+    yield SchemaProblem(path, f"must be {wanted}, not {_describe(err.instance)}{hint}")
+
+
+def _text_hint(value: Any, expected: list[str]) -> str:
+    """Why a value that reads like a boolean or a number is text: quotes or a variable."""
+    if not isinstance(value, str):
+        return ""
+    looks_boolean = "boolean" in expected and value.lower() in ("true", "false")
+    looks_number = "integer" in expected and value.strip().lstrip("-").isdigit()
+    if not (looks_boolean or looks_number):
+        return ""
+    return " (quoted, or from a ${VAR}: variables are substituted as text only; write the value itself, unquoted)"
 
 
 def _describe(value: Any) -> str:
@@ -165,9 +189,10 @@ def _tagged_union(
         return
     branch = branches[tags.index(given)]
     fields_elsewhere = _fields_of_other_branches(branches, tags, given)
+    own = list(branch.get("properties", {}))
     for inner in _sub_validator(branch, root).iter_errors(err.instance):
         for problem in _explain_with_prefix(inner, path, root):
-            yield _owner_hint(problem, path, fields_elsewhere, given)
+            yield _owner_hint(problem, path, fields_elsewhere, given, own)
 
 
 def _bad_tag(path: Path, given: Any, tags: list[str]) -> SchemaProblem:
@@ -193,16 +218,36 @@ def _fields_of_other_branches(
 
 
 def _owner_hint(
-    problem: SchemaProblem, base: Path, owners: dict[str, str], given: str
+    problem: SchemaProblem, base: Path, owners: dict[str, str], given: str, own: list[str]
 ) -> SchemaProblem:
+    """An unknown field that belongs to (or is a typo of a field of) another type says so."""
     if not problem.at_key or len(problem.path) != len(base) + 1:
         return problem
     name = str(problem.path[-1])
-    if name not in owners:
+    if name in owners:
+        return SchemaProblem(
+            problem.path, f"'{name}' is only valid with type '{owners[name]}', not '{given}'", True
+        )
+    elsewhere = _closest(name, list(owners))
+    if elsewhere is None or _ratio(name, elsewhere) <= max(
+        (_ratio(name, mine) for mine in own), default=0.0
+    ):
         return problem
     return SchemaProblem(
-        problem.path, f"'{name}' is only valid with type '{owners[name]}', not '{given}'", True
+        problem.path,
+        f"unknown field '{name}' (did you mean '{elsewhere}'? it is only valid with type "
+        f"'{owners[elsewhere]}', not '{given}'); allowed here: {', '.join(sorted(own))}",
+        True,
     )
+
+
+def _closest(word: str, candidates: list[str]) -> str | None:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _ratio(one: str, other: str) -> float:
+    return difflib.SequenceMatcher(None, one, other).ratio()
 
 
 _HANDLERS = {
