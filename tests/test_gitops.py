@@ -258,6 +258,7 @@ def test_ignored_field_is_reported_but_is_not_drift(repo: Repo) -> None:
         ("daily-ops-summary", "enabled")
     ]
     assert "Ignored differences" in done.stdout
+    assert "daily-ops-summary: differs only in ignored fields: enabled" in done.stdout
     again = repo.run("apply.sh", "prod")
     assert again.returncode == 0
     live = repo.portal("prod").get("daily-ops-summary")

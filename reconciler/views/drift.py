@@ -120,8 +120,13 @@ def closing(report: DriftReport) -> str:
 
 
 def _summary(kind: str, item: Any) -> str:
-    if isinstance(item, Change):
-        return item.reason
+    if isinstance(item, Change) and kind == "ignored":
+        fields = ", ".join(d.dotted for d in item.ignored)
+        return (
+            f"differs only in ignored fields: {fields}"
+            if not item.diff
+            else (f"also differs in ignored fields: {fields}")
+        )
     return str(item.reason)
 
 
