@@ -164,3 +164,28 @@ def test_a_400_from_the_service_points_at_the_manifest_line(emu: Emulator, tmp_p
     assert (
         annotations and f"file=manifests/releases/timers.yaml,line={agent_line}," in annotations[0]
     )
+
+
+def test_a_400_during_a_saved_plan_apply_points_at_the_field_line(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    saved = cli(emu, tmp_path, "plan", "manifests/releases", "--out", "releases.plan")
+    assert saved.returncode == 0, saved.stderr
+    script(
+        emu,
+        {
+            "fault": "400",
+            "method": "PUT",
+            "route": "PUT /routines/{name}",
+            "param": "action.agent_name",
+            "message": "agent 'release-agent' has no agent identity",
+        },
+    )
+    done = run_cli("apply", "releases.plan", "--concurrency", "1", cwd=tmp_path, env=FAST)
+    assert done.returncode == 1
+    [failed] = [x for x in done.stdout.splitlines() if x.strip().startswith("failed")]
+    name = failed.split()[2]
+    text = (tmp_path / "manifests/releases/timers.yaml").read_text().splitlines()
+    line = next(i for i, x in enumerate(text, 1) if f"name: {name}" in x)
+    agent_line = next(i for i, x in enumerate(text, 1) if i > line and "agent_name:" in x)
+    assert f"[manifests/releases/timers.yaml:{agent_line}:" in failed, failed

@@ -20,7 +20,7 @@ from reconciler.cli import saved_apply
 from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
 from reconciler.cli.files import check_writable, write_json
-from reconciler.cli.planning import compute_plan, refuse_held_back
+from reconciler.cli.planning import compute_plan, refuse_held_back, source_locator
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live.base import Backend
 from reconciler.manifest.sources import MANIFEST_SUFFIXES
@@ -97,7 +97,7 @@ def apply(
         saved_apply.refuse_options(target, pruning, approved_plan)
         plan, backend = saved_apply.load(saved_file, target, out)
         _preview(plan, out)
-        locate = None
+        locate = source_locator()
     else:
         planned = compute_plan(build(target, paths, pruning), out, writable=True)
         plan, backend, locate = planned.plan, planned.backend, planned.locate

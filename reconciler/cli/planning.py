@@ -11,6 +11,8 @@ from reconciler.engine import load_desired, plan
 from reconciler.live.base import Backend, BackendError
 from reconciler.live.factory import open_backend
 from reconciler.manifest.loader import LoadResult
+from reconciler.manifest.sources import read_text
+from reconciler.manifest.yamlsafe import YamlProblem, load_documents
 from reconciler.plan.model import Change, Plan
 from reconciler.views.output import Output
 
@@ -33,6 +35,31 @@ def locator(loaded: LoadResult) -> Locate:
         if routine is None:
             return change.source
         return routine.locate(_param_path(param))
+
+    return locate
+
+
+def source_locator() -> Locate:
+    """For a saved plan (the manifests were checked unchanged since): find a field's line by
+    reading the YAML of the file the change came from; its routine starts at ``change.source``."""
+
+    def locate(change: Change, param: str | None) -> Location | None:
+        source = change.source
+        if source is None:
+            return None
+        text, _ = read_text(source.file)
+        try:
+            documents = load_documents(text.text) if text is not None else []
+        except YamlProblem:
+            return source
+        for doc in documents:
+            routines = doc.data.get("routines") if isinstance(doc.data, dict) else None
+            for index in range(len(routines) if isinstance(routines, list) else 0):
+                start = doc.mark_of(("routines", index))
+                if (start.line, start.col) == (source.line, source.col):
+                    mark = doc.mark_of(("routines", index, *_param_path(param)))
+                    return Location(source.file, mark.line, mark.col)
+        return source
 
     return locate
 
