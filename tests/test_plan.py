@@ -12,6 +12,8 @@ from reconciler.plan.model import Action, Plan
 from reconciler.plan.planner import Desired, PlanOptions, make_plan
 from reconciler.plan.redact import REDACTED
 from reconciler.plan.safety import default_max_deletes
+from reconciler.plan.saved import unapproved_changes
+from reconciler.plan.serialize import plan_to_json
 
 STACK = "team-a"
 SCHEDULE = {"t": {"type": "schedule", "cron_expression": "0 7 * * *", "time_zone": "UTC"}}
@@ -332,9 +334,6 @@ def test_a_manifest_can_declare_its_own_adoption() -> None:
 
 
 def test_approval_check_ignores_the_timing_of_relative_timers_only() -> None:
-    from reconciler.plan.saved import unapproved_changes
-    from reconciler.plan.serialize import plan_to_json
-
     first = plan(
         [desired(triggers={"t": {"type": "timer", "at": 2_000_000_000}}, durations={"t": "30m"})],
         [],
@@ -356,3 +355,19 @@ def test_approval_check_ignores_the_timing_of_relative_timers_only() -> None:
     )
     assert unapproved_changes(plan_to_json(first), other) == ["r1"]
     assert unapproved_changes(plan_to_json(first), plan([], [])) == ["r1"]
+
+
+def _timer_plan(at: int, durations: dict[str, str]) -> Plan:
+    timer = {"t": {"type": "timer", "at": at}}
+    return plan([desired(triggers=timer, durations=durations)], [])
+
+
+def test_approval_ignores_only_the_timing_of_relative_timers() -> None:
+    relative = plan_to_json(_timer_plan(1_900_000_000, {"t": "30m"}))
+    assert relative["changes"][0]["relative_timers"] == ["t"]
+    assert unapproved_changes(relative, _timer_plan(1_900_000_060, {"t": "30m"})) == []
+    absolute = plan_to_json(_timer_plan(1_900_000_000, {}))
+    assert "relative_timers" not in absolute["changes"][0]
+    assert unapproved_changes(absolute, _timer_plan(1_999_999_999, {})) == ["r1"]
+    assert unapproved_changes(absolute, _timer_plan(1_900_000_000, {})) == []
+    assert unapproved_changes(relative, _timer_plan(1_900_000_000, {})) == ["r1"]

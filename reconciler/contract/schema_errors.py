@@ -118,7 +118,10 @@ def _text_hint(value: Any, expected: list[str]) -> str:
     looks_number = "integer" in expected and value.strip().lstrip("-").isdigit()
     if not (looks_boolean or looks_number):
         return ""
-    return " (quoted, or from a ${VAR}: variables are substituted as text only; write the value itself, unquoted)"
+    return (
+        " (quoted, or from a ${VAR}: variables are substituted as text only; write the value "
+        "itself, unquoted)"
+    )
 
 
 def _describe(value: Any) -> str:

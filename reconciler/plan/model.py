@@ -47,6 +47,9 @@ class Change:
     body: dict[str, Any] | None = None
     fingerprint: str = "absent"
     source: Location | None = None
+    relative_timers: list[str] = field(default_factory=list)
+    """Timer triggers written as a duration (``at: 30m``): their ``at`` is timed when the plan
+    is made, so two plans of the same commit may differ there and nowhere else."""
 
     @property
     def is_change(self) -> bool:

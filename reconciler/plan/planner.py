@@ -154,6 +154,7 @@ def _create(d: Desired, options: PlanOptions) -> Change:
         after=redact(after, d.sensitive),
         body=_body(d, after, record),
         source=d.source,
+        relative_timers=sorted(d.durations),
     )
 
 
@@ -274,6 +275,7 @@ def _decide(
         after=redact(after, d.sensitive),
         diff=[_redact_diff(x, d.sensitive) for x in kept],
         source=d.source,
+        relative_timers=sorted(d.durations),
     )
     if old is not None and old.name == d.name and old.auth != new.auth:
         change.action = Action.REPLACE

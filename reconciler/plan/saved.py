@@ -92,21 +92,24 @@ def stale_changes(saved: Plan, live: list[dict[str, Any]]) -> list[str]:
 def _comparable(change: dict[str, Any]) -> dict[str, Any]:
     """What must not change between an approved plan and the plan being applied.
 
-    A relative timer (``at: 30m``) is timed when the plan is made, so ``at`` values are left out.
+    A relative timer (``at: 30m``, listed in ``relative_timers``) is timed when the plan is
+    made, so its ``at`` is left out; every other timer's ``at`` must match.
     """
+    relative = set(change.get("relative_timers") or [])
     after = change.get("after") or {}
     triggers = {
-        name: {k: v for k, v in trigger.items() if k != "at"}
+        name: {k: v for k, v in trigger.items() if not (k == "at" and name in relative)}
         for name, trigger in (after.get("triggers") or {}).items()
     }
+    timed = {f"triggers.{name}.at" for name in relative}
     return {
         "name": change["name"],
         "action": change["action"],
         "before": change.get("before"),
         "after": {**after, "triggers": triggers} if after else after,
+        "relative_timers": sorted(relative),
         "diff": [
-            d if not str(d["path"]).endswith(".at") else {"path": d["path"]}
-            for d in change.get("diff", [])
+            {"path": d["path"]} if str(d["path"]) in timed else d for d in change.get("diff", [])
         ],
     }
 

@@ -28,6 +28,8 @@ def change_to_json(change: Change) -> dict[str, Any]:
     }
     if change.ignored:
         result["ignored_differences"] = [d.to_json() for d in change.ignored]
+    if change.relative_timers:
+        result["relative_timers"] = list(change.relative_timers)
     if change.source is not None:
         result["source"] = {
             "file": change.source.file,
@@ -93,6 +95,7 @@ def change_from_json(item: dict[str, Any]) -> Change:
         diff=[_diff_from_json(d) for d in item.get("diff", [])],
         ignored=[_diff_from_json(d) for d in item.get("ignored_differences", [])],
         source=Location(source["file"], source["line"], source["col"]) if source else None,
+        relative_timers=[str(n) for n in item.get("relative_timers", [])],
     )
 
 
