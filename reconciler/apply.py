@@ -95,14 +95,17 @@ class _Runner:
     def __init__(
         self,
         backend: Backend,
+        *,
         concurrency: int,
         breaker: int,
         on_result: Callable[[ChangeResult], None] | None,
         locate: Locate | None,
+        stop: threading.Event | None,
     ) -> None:
         self.backend, self.concurrency, self.breaker = backend, max(1, concurrency), breaker
         self.on_result = on_result
         self.locate = locate
+        self.stop = stop
         self.result = ApplyResult()
         self.consecutive = 0
         self.lock = threading.Lock()
@@ -137,10 +140,14 @@ class _Runner:
             )
         return ChangeResult(change.name, change.action, "ok", note, time.monotonic() - start)
 
+    @property
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
     def phase(self, changes: list[Change]) -> None:
-        """Run ``changes`` at bounded concurrency; on an interrupt (Ctrl-C, or SIGTERM turned
-        into one by the caller) start nothing more, but wait for and report what is in flight
-        (a change already sent may take effect; a second interrupt stops waiting)."""
+        """Run ``changes`` at bounded concurrency. When ``stop`` is set (the CLI sets it on
+        Ctrl-C or SIGTERM), or on a KeyboardInterrupt, start nothing more, but wait for and
+        report what is in flight (a change already sent may take effect)."""
         pending = list(changes)
         running: dict[Future[ChangeResult], Change] = {}
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
@@ -150,6 +157,8 @@ class _Runner:
                 self.result.interrupted = True
                 for future in wait(running).done:
                     self.record(future.result())
+        if self.stopping:
+            self.result.interrupted = True
         why = (
             "not started: apply was interrupted"
             if self.result.interrupted
@@ -165,14 +174,17 @@ class _Runner:
     ) -> None:
         while pending or running:
             while pending and len(running) < self.concurrency and not self.tripped:
+                if self.stopping:
+                    break
                 change = pending.pop(0)
                 running[pool.submit(self.one, change)] = change
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            # a short timeout lets the main thread run signal handlers while it waits
+            done, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
             for future in done:
-                self.record(future.result())
                 running.pop(future)
+                self.record(future.result())
 
     def skip(self, changes: list[Change], why: str) -> None:
         for change in changes:
@@ -187,9 +199,18 @@ def apply_plan(
     max_consecutive_failures: int = DEFAULT_BREAKER,
     on_result: Callable[[ChangeResult], None] | None = None,
     locate: Locate | None = None,
+    stop: threading.Event | None = None,
 ) -> ApplyResult:
-    """Run every pending change of ``plan``; returns a result per change."""
-    runner = _Runner(backend, concurrency, max_consecutive_failures, on_result, locate)
+    """Run every pending change of ``plan``; returns a result per change. Setting ``stop``
+    (from a signal handler or another thread) ends the apply early: nothing new starts."""
+    runner = _Runner(
+        backend,
+        concurrency=concurrency,
+        breaker=max_consecutive_failures,
+        on_result=on_result,
+        locate=locate,
+        stop=stop,
+    )
     writes = [c for c in plan.pending if c.action is not Action.DELETE]
     deletes = [c for c in plan.pending if c.action is Action.DELETE]
     runner.phase(writes)

@@ -9,9 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from reconciler.emulator.server import Emulator
+from reconciler.live import endpoint as endpoints
 from reconciler.live.local import LocalBackend
 from tests.conftest import BASE_ROUTINE, REPO, run_cli
 from tests.emulator_fixtures import admin
@@ -192,7 +196,10 @@ def test_blocked_deletes_are_grouped_and_the_closing_line_is_honest(tmp_path: Pa
     assert "No changes will be made; 11 delete(s) blocked by safety rules" in done.stdout
 
 
-def test_apply_interrupted_reports_what_was_done_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_apply_interrupted_reports_what_was_done_and_exits_130(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
     copy_examples(tmp_path)
     with Emulator(tmp_path / "emu.db") as emu:
         admin(emu.url, "PUT", "faults", {"latency_ms": 400})
@@ -223,13 +230,223 @@ def test_apply_interrupted_reports_what_was_done_and_exits_130(tmp_path: Path) -
         assert process.stdout is not None
         while "ok      create" not in process.stdout.readline():
             pass
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         out, err = process.communicate(timeout=60)
-        created = len(emu.state.store.list("_project", limit=100, after=None)[0])
+        created = sorted(
+            r["name"] for r in emu.state.store.list("_project", limit=100, after=None)[0]
+        )
     assert process.returncode == 130, err
     assert "Apply interrupted:" in out and "apply was interrupted" in err
     record = json.loads(audit.read_text())
     assert record["ok"] is False
     statuses = [r["status"] for r in record["results"]]
-    assert statuses.count("ok") == created  # every change in flight was waited for
+    assert len(record["results"]) == len({r["name"] for r in record["results"]})
+    done = sorted(r["name"] for r in record["results"] if r["status"] == "ok")
+    assert done == created  # every change in flight was waited for, each reported once
     assert "skipped" in statuses
+
+
+# --- endpoints that would leak a password or name another project than the one written ----------
+
+SHAPE = "use https://<account>.services.ai.azure.com/api/projects/<project>"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        (
+            "https://u:hunter2@acct.services.ai.azure.com/api/projects/p",
+            "endpoint 'https://***@acct.services.ai.azure.com/api/projects/p' (--endpoint) "
+            "contains user-info (user:password@): credentials never go in the endpoint; the "
+            "reconciler signs in with Azure credentials",
+        ),
+        (
+            "http://u:hunter2@127.0.0.1:1234/api/projects/p",
+            "endpoint 'http://***@127.0.0.1:1234/api/projects/p' (--endpoint) contains "
+            "user-info (user:password@): credentials never go in the endpoint; the reconciler "
+            "signs in with Azure credentials",
+        ),
+        (
+            "https://acct.services.ai.azure.com/api/projects/p?x=1",
+            "endpoint 'https://acct.services.ai.azure.com/api/projects/p?x=1' (--endpoint) has "
+            f"a query string or fragment ('?' or '#'): {SHAPE}",
+        ),
+        (
+            "https://acct.services.ai.azure.com/api/projects/p#frag",
+            "endpoint 'https://acct.services.ai.azure.com/api/projects/p#frag' (--endpoint) has "
+            f"a query string or fragment ('?' or '#'): {SHAPE}",
+        ),
+        (
+            "http://127.0.0.1:1234/api/projects/zz/../yy",
+            "endpoint 'http://127.0.0.1:1234/api/projects/zz/../yy' (--endpoint) has a '.' or "
+            "'..' path segment: write the project path it stands for",
+        ),
+        (
+            "http://127.0.0.1:1234/api/projects/./yy",
+            "endpoint 'http://127.0.0.1:1234/api/projects/./yy' (--endpoint) has a '.' or '..' "
+            "path segment: write the project path it stands for",
+        ),
+        (
+            "http://127.0.0.1:1234/api/projects/zz/%2E%2e/yy",
+            "endpoint 'http://127.0.0.1:1234/api/projects/zz/%2E%2e/yy' (--endpoint) has a '.' "
+            "or '..' path segment: write the project path it stands for",
+        ),
+        (
+            "https://acct.services.ai.azure.com/api/projects/",
+            "endpoint 'https://acct.services.ai.azure.com/api/projects/' (--endpoint) is not a "
+            "project endpoint: it must contain /api/projects/<project>",
+        ),
+        (
+            "http://127.0.0.1:99999/api/projects/p",
+            "endpoint 'http://127.0.0.1:99999/api/projects/p' (--endpoint) is not a valid URL: "
+            "Port out of range 0-65535",
+        ),
+    ],
+)
+def test_a_misleading_endpoint_is_refused_before_any_request(
+    tmp_path: Path, endpoint: str, message: str
+) -> None:
+    copy_examples(tmp_path)
+    done = run_cli("plan", "manifests", "--endpoint", endpoint, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == f"error: {message}\n"
+    assert done.stdout == ""  # refused before the Target line
+    assert "hunter2" not in done.stdout + done.stderr
+
+
+def test_a_password_in_the_environment_endpoint_is_never_printed(tmp_path: Path) -> None:
+    copy_examples(tmp_path)
+    secret = "https://ci:hunter2@acct.services.ai.azure.com/api/projects/p"
+    for command in (["plan", "manifests"], ["drift", "manifests"], ["export"]):
+        done = run_cli(*command, cwd=tmp_path, env={"AZURE_AI_PROJECT_ENDPOINT": secret})
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == (
+            "error: endpoint 'https://***@acct.services.ai.azure.com/api/projects/p' "
+            "($AZURE_AI_PROJECT_ENDPOINT) contains user-info (user:password@): credentials "
+            "never go in the endpoint; the reconciler signs in with Azure credentials\n"
+        )
+        assert "hunter2" not in done.stdout + done.stderr and "Target:" not in done.stdout
+
+
+def test_the_accepted_endpoint_forms_still_parse() -> None:
+    for text, value in (
+        ("https://acct.services.ai.azure.com/api/projects/p", None),
+        ("https://acct.services.ai.azure.com/api/projects/p/", None),
+        ("HTTPS://ACCT.services.ai.azure.com/api/projects/p", None),
+        ("http://127.0.0.1:8765/api/projects/_project", None),
+        ("HTTP://LOCALHOST:8765/api/projects/p", None),
+        ("http://[::1]:8765/api/projects/p", None),
+        ("local:.reconciler/local.db", ".reconciler/local.db"),
+    ):
+        parsed = endpoints.parse(text, "test")
+        assert parsed.value == (value or text.rstrip("/")), text
+    assert endpoints.parse("HTTP://LOCALHOST:8765/api/projects/p", "test").loopback
+
+
+def test_redact_hides_user_info_only() -> None:
+    assert endpoints.redact("https://u:p@ss@h/api/projects/p") == "https://***@h/api/projects/p"
+    assert endpoints.redact("u:pw@h") == "***@h"
+    plain = "https://h/api/projects/p"
+    assert endpoints.redact(plain) == plain
+
+
+# --- a local project on read-only media ---------------------------------------------------------
+
+# Bind-mount $1 read-only at $2 in a private mount namespace (nothing outlives the command), check
+# that it really cannot be written (root ignores file modes, not a read-only mount), then run.
+_READ_ONLY_VIEW = (
+    'mount --bind "$1" "$2" && mount -o remount,ro,bind "$2" || exit 97\n'
+    'touch "$2/.probe" 2>/dev/null && exit 97\n'
+    'shift 2\nexec "$@"\n'
+)
+
+
+@pytest.fixture
+def read_only_view(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the CLI with ``tmp_path/rw`` visible read-only at ``tmp_path/ro``."""
+    (tmp_path / "rw").mkdir()
+    (tmp_path / "ro").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "AZURE_"))}
+    env["NO_COLOR"] = "1"
+
+    wrapper = ["unshare", "--map-root-user", "--mount", "sh", "-c", _READ_ONLY_VIEW, "sh"]
+    folders = [str(tmp_path / "rw"), str(tmp_path / "ro")]
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*wrapper, *folders, *command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    if shutil.which("unshare") is None or run("true").returncode != 0:
+        pytest.skip("no read-only bind mount here (needs unshare and user namespaces)")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(sys.executable, "-m", "reconciler", *args)
+
+    return cli
+
+
+def test_reading_commands_work_on_a_read_only_project(
+    tmp_path: Path, read_only_view: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    copy_examples(tmp_path)
+    applied = run_cli(
+        "apply",
+        "manifests",
+        "--auto-approve",
+        "--endpoint",
+        f"local:{tmp_path}/rw/p.db",
+        cwd=tmp_path,
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert sorted(p.name for p in (tmp_path / "rw").iterdir()) == ["p.db"]  # WAL checkpointed
+    view = f"{tmp_path}/ro/p.db"
+    plan = read_only_view("plan", "manifests", "--endpoint", f"local:{view}")
+    assert plan.returncode == 0, plan.stderr
+    assert "No changes. The project matches the manifests." in plan.stdout
+    drift = read_only_view("drift", "manifests", "--endpoint", f"local:{view}")
+    assert drift.returncode == 0, drift.stderr
+    export = read_only_view("export", "--endpoint", f"local:{view}")
+    assert export.returncode == 0, export.stderr
+    assert export.stdout.count("- name: ") == 11
+    apply = read_only_view("apply", "manifests", "--auto-approve", "--endpoint", f"local:{view}")
+    assert apply.returncode == 1
+    assert apply.stderr == (
+        f"error: local project {view} is read-only (unable to open database file); "
+        "nothing was written\n"
+    )
+    assert sorted(p.name for p in (tmp_path / "rw").iterdir()) == ["p.db"]
+
+
+def test_unmerged_wal_changes_on_read_only_media_are_a_clear_error(
+    tmp_path: Path, read_only_view: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    copy_examples(tmp_path)
+    db = tmp_path / "rw" / "p.db"
+    LocalBackend(str(db)).close()
+    # a writer that stopped before SQLite merged its -wal file into the database
+    crashed = (
+        "import os, sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('PRAGMA wal_autocheckpoint = 0')\n"
+        "conn.execute(\"INSERT INTO meta (key, value) VALUES ('x', 'y')\")\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", crashed, str(db)], check=True)
+    Path(f"{db}-shm").unlink()
+    assert Path(f"{db}-wal").stat().st_size > 0
+    view = f"{tmp_path}/ro/p.db"
+    done = read_only_view("plan", "manifests", "--endpoint", f"local:{view}")
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"error: local project {view} cannot be read here: its {view}-wal file holds changes, "
+        "and reading them needs a -shm file that cannot be created in this read-only folder "
+        "(open it once where its folder is writable, and SQLite moves the changes into the "
+        "file)\n"
+    )

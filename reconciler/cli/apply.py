@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -107,7 +108,7 @@ def apply(
         if plan.has_changes:
             _confirm(auto_approve or approved_plan is not None, out)
     started = now()
-    with _sigterm_interrupts():
+    with _interrupts() as stop:
         try:
             result = apply_plan(
                 plan,
@@ -116,6 +117,7 @@ def apply(
                 max_consecutive_failures=max_failures,
                 on_result=out.progress,
                 locate=locate,
+                stop=stop,
             )
         finally:
             backend.close()
@@ -132,19 +134,23 @@ def apply(
 
 
 @contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (what CI sends on cancel) stops apply the way Ctrl-C does: nothing new starts,
-    what is in flight is waited for and reported."""
+def _interrupts() -> Iterator[threading.Event]:
+    """Ctrl-C or SIGTERM (what CI sends on cancel) during apply: the first sets the event
+    (nothing new starts; what is in flight is waited for and reported), a second stops waiting."""
+    stop = threading.Event()
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         del signum, frame
-        raise KeyboardInterrupt
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _git_commit() -> str | None:
