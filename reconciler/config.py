@@ -30,14 +30,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from reconciler.contract.models import WireModel
 from reconciler.contract.schema_errors import problems
 from reconciler.diagnostics import Diagnostic, ReconcilerError, error
-from reconciler.manifest.interpolate import interpolate
+from reconciler.manifest.interpolate import NAME_PATTERN, interpolate
 from reconciler.manifest.sources import read_text
 from reconciler.manifest.yamlsafe import Mark, YamlProblem, load_documents
 from reconciler.plan.ownership import check_stack_name
@@ -45,6 +45,17 @@ from reconciler.pointers import dotted
 
 CONFIG_FILE = "reconciler.yaml"
 Scalar = str | int | float | bool
+# A variable name is what ${NAME} can refer to: the same rule as --var and interpolation.
+VariableName = Annotated[str, StringConstraints(pattern=f"^{NAME_PATTERN}$")]
+NAME_RULE = "letters, digits and _, not starting with a digit (as in ${NAME})"
+
+
+def _name_keys(schema: dict[str, Any]) -> None:
+    """Variables in JSON Schema: ``propertyNames`` checks every name (pydantic's
+    ``patternProperties`` alone would let any other name through unchecked)."""
+    pattern, values = schema.pop("patternProperties").popitem()
+    schema["propertyNames"] = {"pattern": pattern, "description": f"a variable name is {NAME_RULE}"}
+    schema["additionalProperties"] = values
 
 
 class PruneSettings(WireModel):
@@ -66,8 +77,10 @@ class EnvironmentConfig(WireModel):
     manifests: list[str] = Field(
         default_factory=list, description="Paths added to the shared manifests."
     )
-    variables: dict[str, Scalar] = Field(
-        default_factory=dict, description="Override the shared variables."
+    variables: dict[VariableName, Scalar] = Field(
+        default_factory=dict,
+        description="Override the shared variables.",
+        json_schema_extra=_name_keys,
     )
     prune: PruneSettings | None = Field(
         default=None, description="Replaces the shared prune settings."
@@ -88,7 +101,9 @@ class ProjectConfig(WireModel):
         default_factory=lambda: ["manifests"],
         description="Shared manifest paths, relative to this file.",
     )
-    variables: dict[str, Scalar] = Field(default_factory=dict)
+    variables: dict[VariableName, Scalar] = Field(
+        default_factory=dict, json_schema_extra=_name_keys
+    )
     prune: PruneSettings = Field(default_factory=PruneSettings)
     ignore_differences: list[str] = Field(default_factory=list)
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)

@@ -135,3 +135,33 @@ def test_without_paths_the_configured_manifests_are_validated() -> None:
     assert done.stdout.startswith("Valid: 9 routine(s)")
     dev = run_cli("validate", "--env", "dev")
     assert dev.returncode == 0 and dev.stdout.startswith("Valid: 10 routine(s)")
+
+
+RULE = "letters, digits and _, not starting with a digit (as in ${NAME})"
+
+
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        ("1A=b", f"--var '1A=b': '1A' is not a variable name: use {RULE}"),
+        ("A-B=1", f"--var 'A-B=1': 'A-B' is not a variable name: use {RULE}"),
+        ("A B=1", f"--var 'A B=1': 'A B' is not a variable name: use {RULE}"),
+        ("FOO", "--var 'FOO': expected NAME=VALUE"),
+        ("=x", "--var '=x': expected NAME=VALUE"),
+    ],
+)
+def test_var_names_follow_the_interpolation_rule(tmp_path: Path, pair: str, message: str) -> None:
+    path = tmp_path / "v.yaml"
+    path.write_text(BASE_ROUTINE)
+    for command in (["validate", str(path)], ["plan", str(path)]):
+        done = run_cli(*command, "--var", pair, cwd=tmp_path)
+        assert done.returncode == 1, command
+        assert done.stderr == f"error: {message}\n", command
+    assert not (tmp_path / ".reconciler").exists()
+
+
+def test_var_accepts_every_name_interpolation_can_use(tmp_path: Path) -> None:
+    path = tmp_path / "v.yaml"
+    path.write_text(BASE_ROUTINE.replace("agent_name: a", "agent_name: ${_a1}-${B_2}"))
+    done = run_cli("validate", str(path), "--var", "_a1=x", "--var", "B_2=y=z")
+    assert done.returncode == 0, done.stderr

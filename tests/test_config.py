@@ -169,3 +169,35 @@ def test_the_configured_prune_policy_applies_only_to_the_configured_manifests(
     assert doc["prune"] is False and [b["rule"] for b in doc["blocked_deletes"]] == ["prune_off"]
     configured = run_cli("plan", "--output", "json", "--endpoint", endpoint, cwd=tmp_path)
     assert json.loads(configured.stdout)["prune"] is True
+
+
+def test_variable_names_follow_the_interpolation_rule(tmp_path: Path) -> None:
+    text = (
+        "variables:\n"
+        "  1A: x\n"
+        "  ok_1: y\n"
+        "environments:\n"
+        "  dev:\n"
+        "    endpoint: local:dev.db\n"
+        "    variables: {a-b: z, _fine: 1}\n"
+    )
+    rule = (
+        "is not allowed here: a variable name is letters, digits and _, not starting with a "
+        "digit (as in ${NAME})"
+    )
+    found = [(d.line, d.col, d.field, d.message) for d in write_config(tmp_path, text).diagnostics]
+    assert found == [
+        (2, 3, "variables.1A", f"'1A' {rule}"),
+        (7, 17, "environments.dev.variables.a-b", f"'a-b' {rule}"),
+    ]
+    done = run_cli("validate", cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"reconciler.yaml:2:3: variables.1A: '1A' {rule}" in done.stdout
+    schema = json.loads((REPO / "schemas/config.schema.json").read_text())
+    names = {
+        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+        "description": "a variable name is letters, digits and _, not starting with a digit "
+        "(as in ${NAME})",
+    }
+    assert schema["properties"]["variables"]["propertyNames"] == names
+    assert schema["$defs"]["EnvironmentConfig"]["properties"]["variables"]["propertyNames"] == names

@@ -152,3 +152,34 @@ def test_another_process_sees_the_same_project(backend: LocalBackend, db_path: P
     backend.create_or_update("r1", body())
     with RoutineStore(str(db_path)) as other:
         assert other.get(PROJECT, "r1")["name"] == "r1"
+
+
+def test_reading_commands_open_an_existing_project_read_only(db_path: Path) -> None:
+    LocalBackend(str(db_path)).close()
+    reader = open_backend(Endpoint("local", str(db_path), "test"))
+    try:
+        assert isinstance(reader, LocalBackend) and reader.store.read_only
+        assert reader.list_routines() == []
+        with pytest.raises(BackendError) as info:
+            reader.create_or_update("r1", body())
+        assert info.value.message == (
+            f"local project {db_path} is read-only (opened by a command that does not write); "
+            "nothing was written"
+        )
+    finally:
+        reader.close()
+    writer = open_backend(Endpoint("local", str(db_path), "test"), writable=True)
+    try:
+        assert isinstance(writer, LocalBackend) and not writer.store.read_only
+        assert writer.create_or_update("r1", body())["name"] == "r1"
+    finally:
+        writer.close()
+
+
+def test_reading_an_empty_file_sees_an_empty_project_and_leaves_it_empty(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    path.touch()
+    opened = open_backend(Endpoint("local", str(path), "test"))
+    assert isinstance(opened, MissingLocalProject)
+    assert opened.list_routines() == []
+    assert path.read_bytes() == b""

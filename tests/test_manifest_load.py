@@ -6,6 +6,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from reconciler.manifest.interpolate import interpolate
 from reconciler.manifest.loader import load
 from reconciler.manifest.sources import MAX_FILE_BYTES
 from tests.conftest import BASE_ROUTINE, REPO
@@ -186,3 +189,13 @@ def test_digest_changes_when_a_manifest_changes(write) -> None:
     assert load_one(path).digest == first
     path.write_text(BASE_ROUTINE.replace("0 7", "0 8"))
     assert load_one(path).digest != first
+
+
+@pytest.mark.parametrize("body", ["NAME\n", "1NAME", "NA ME", "NAME:x", ""])
+def test_a_malformed_variable_reference_is_an_error_not_a_lookup(body: str) -> None:
+    token = "${" + body + "}"
+    data, problems = interpolate({"agent_name": token}, {"NAME": "v", "1NAME": "v"})
+    assert data == {"agent_name": token}
+    assert [p.message for p in problems] == [
+        f"invalid variable reference {token!r}: use ${{NAME}} with letters, digits and _"
+    ]

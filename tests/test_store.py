@@ -857,3 +857,80 @@ def test_runs_are_stored_as_json(store: RoutineStore, db_path: Path) -> None:
     with closing(sqlite3.connect(db_path)) as conn, conn:
         (record,) = conn.execute("SELECT record FROM runs").fetchone()
     assert json.loads(record)["attempt_source"] == "manual_dispatch"
+
+
+# --- read-only stores (commands that never write) ----------------------------------------------
+
+
+def test_a_read_only_store_reads_and_refuses_every_write(db_path: Path, clock: FakeClock) -> None:
+    with RoutineStore(str(db_path), clock) as writer:
+        writer.put(P, "r1", schedule())
+    before = db_path.read_bytes()
+    with RoutineStore(str(db_path), clock, read_only=True) as store:
+        assert names(store.list(P)[0]) == ["r1"]
+        assert store.get(P, "r1")["name"] == "r1"
+        message = (
+            f"local project {db_path} is read-only (opened by a command that does not write); "
+            "nothing was written"
+        )
+        for write in (
+            lambda: store.put(P, "r2", schedule()),
+            lambda: store.delete(P, "r1"),
+            lambda: store.set_enabled(P, "r1", False),
+            lambda: store.dispatch(P, "r1", None),
+            lambda: store.fire_due(T0 + 3600),
+        ):
+            with pytest.raises(StoreError) as info:
+                write()
+            assert str(info.value) == message
+    assert db_path.read_bytes() == before
+
+
+def test_a_read_only_store_uses_a_read_only_sqlite_connection(db_path: Path) -> None:
+    RoutineStore(str(db_path)).close()
+    store = RoutineStore(str(db_path), read_only=True)
+    # past the store's own guard: SQLite itself refuses the write (the connection is mode=ro)
+    with pytest.raises(StoreError) as info, store._transaction("BEGIN IMMEDIATE") as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+    store.close()
+    assert str(info.value) == (
+        f"local project {db_path} is read-only (attempt to write a readonly database); "
+        "nothing was written"
+    )
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("SELECT count(*) FROM meta WHERE key = 'x'").fetchone() == (0,)
+
+
+def test_a_read_only_store_creates_and_initializes_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with RoutineStore(str(empty), read_only=True) as store:
+        assert store.empty
+    assert empty.read_bytes() == b""
+    missing = tmp_path / "no" / "such.db"
+    with pytest.raises(StoreError) as info:
+        RoutineStore(str(missing), read_only=True)
+    assert (
+        str(info.value)
+        == f"local project {missing} cannot be opened (unable to open database file)"
+    )
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_read_only_store_keeps_the_journal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    RoutineStore(str(path)).close()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    with RoutineStore(str(path), read_only=True) as store:
+        assert store.list(P) == ([], None)
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_a_path_with_uri_characters_opens_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "a dir?x=1#y%20" / "p.db"
+    with RoutineStore(str(path)) as writer:
+        writer.put(P, "r1", schedule())
+    with RoutineStore(str(path), read_only=True) as store:
+        assert names(store.list(P)[0]) == ["r1"]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping
 
 import click
 
+from reconciler.config import NAME_RULE
 from reconciler.diagnostics import ReconcilerError
+from reconciler.manifest.interpolate import NAME_PATTERN
 
 OUTPUT_FORMATS = ("text", "json", "markdown", "github")
+VARIABLE_NAME = re.compile(NAME_PATTERN)
 
 
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -20,6 +24,10 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise ReconcilerError(f"--var {pair!r}: expected NAME=VALUE")
+        if not VARIABLE_NAME.fullmatch(name):
+            raise ReconcilerError(
+                f"--var {pair!r}: {name!r} is not a variable name: use {NAME_RULE}"
+            )
         result[name] = value
     return result
 

@@ -8,10 +8,11 @@ api/projects/<project>`` (a Foundry project), or ``http://127.0.0.1:PORT/api/pro
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlparse
+from urllib.parse import SplitResult, unquote, urlparse, urlsplit
 
 from reconciler.diagnostics import ReconcilerError
 
@@ -49,31 +50,72 @@ def is_loopback(host: str) -> bool:
 
 
 def parse(text: str, origin: str) -> Endpoint:
-    """Parse an endpoint string; unknown schemes and non-loopback plain HTTP are errors."""
+    """Parse an endpoint string; unknown schemes, non-loopback plain HTTP, user-info, a query or
+    fragment, and ``.``/``..`` path segments are errors.  No message shows a URL's user-info
+    (it may hold a password), and the header only ever prints an endpoint that parsed."""
     text = text.strip()
     if text.startswith("local:"):
         path = text[len("local:") :]
         if not path:
             raise ReconcilerError(f"endpoint {text!r} ({origin}) names no file: use local:PATH")
         return Endpoint("local", path, origin)
-    parsed = urlparse(text)
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+    shown = redact(text)
+    if "://" in text and "@" in text:
         raise ReconcilerError(
-            f"unknown endpoint {text!r} ({origin}): use local:PATH, "
+            f"endpoint {shown!r} ({origin}) contains user-info (user:password@): credentials "
+            "never go in the endpoint; the reconciler signs in with Azure credentials"
+        )
+    try:
+        parsed = urlsplit(text)
+        host = parsed.hostname
+        _ = parsed.port  # raises for a port that is not a number in 0-65535
+    except ValueError as err:
+        raise ReconcilerError(f"endpoint {shown!r} ({origin}) is not a valid URL: {err}") from None
+    if parsed.scheme not in ("https", "http") or not host:
+        raise ReconcilerError(
+            f"unknown endpoint {shown!r} ({origin}): use local:PATH, "
             "https://<account>.services.ai.azure.com/api/projects/<project>, or "
             "http://127.0.0.1:PORT/api/projects/<project> for the emulator"
         )
-    if parsed.scheme == "http" and not is_loopback(parsed.hostname):
+    _check_path(parsed, text, origin)
+    if parsed.scheme == "http" and not is_loopback(host):
         raise ReconcilerError(
-            f"refusing plain http:// for non-loopback host {parsed.hostname!r} ({origin}): "
+            f"refusing plain http:// for non-loopback host {host!r} ({origin}): "
             "tokens would travel unencrypted; use https://"
         )
-    if "/api/projects/" not in parsed.path:
+    return Endpoint("azure", text.rstrip("/"), origin)
+
+
+def redact(text: str) -> str:
+    """``text`` with everything up to the last ``@`` after the scheme (a URL's user-info,
+    ``user:password@``) replaced by ``***@``: safe to print."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    _, at, tail = rest.rpartition("@")
+    return f"{scheme}{sep}***@{tail}" if at else text
+
+
+def _check_path(parsed: SplitResult, text: str, origin: str) -> None:
+    """Refuse what a project endpoint never has: a query or fragment (requests would drop or
+    garble it) and ``.``/``..`` segments (the header would name another project than the one
+    written to); then require ``/api/projects/<project>``."""
+    if "?" in text or "#" in text:
+        raise ReconcilerError(
+            f"endpoint {text!r} ({origin}) has a query string or fragment ('?' or '#'): "
+            "use https://<account>.services.ai.azure.com/api/projects/<project>"
+        )
+    if any(part in (".", "..") for part in re.split(r"[/\\]", unquote(parsed.path))):
+        raise ReconcilerError(
+            f"endpoint {text!r} ({origin}) has a '.' or '..' path segment: write the project "
+            "path it stands for"
+        )
+    _, marker, project = parsed.path.partition("/api/projects/")
+    if not marker or not project.strip("/"):
         raise ReconcilerError(
             f"endpoint {text!r} ({origin}) is not a project endpoint: it must contain "
             "/api/projects/<project>"
         )
-    return Endpoint("azure", text.rstrip("/"), origin)
 
 
 def resolve(

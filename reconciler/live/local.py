@@ -48,10 +48,10 @@ def _translated() -> Iterator[None]:
 class LocalBackend:
     """``Backend`` over a local SQLite project file."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, read_only: bool = False) -> None:
         self._path = path
         with _translated():
-            self._store = RoutineStore(path)
+            self._store = RoutineStore(path, read_only=read_only)
 
     @property
     def target(self) -> str:

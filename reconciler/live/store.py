@@ -9,6 +9,8 @@ routines that neither fire nor replay missed firings.
 Storage: one SQLite file (WAL journal, 10 s busy timeout), one connection per thread and
 process, every write inside ``BEGIN IMMEDIATE ... COMMIT``. A ``meta`` table stamps the file with
 the application name and schema version; any other file is refused with ``StoreError``.
+``read_only=True`` opens an existing file with SQLite's ``mode=ro`` (commands that never write,
+so that they work on read-only media) and refuses every write with "is read-only".
 
 Firing model: each routine carries a ``last_checked`` watermark and ``next_fire``, its first
 firing after the watermark (NULL when it never fires again). ``fire_due(now)`` visits only enabled
@@ -513,15 +515,19 @@ class _Handle:
 class RoutineStore:
     """Routines and their runs, per project, in one SQLite file; safe across threads/processes."""
 
-    def __init__(self, path: str, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, path: str, clock: Clock = SYSTEM_CLOCK, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
+        self.empty = False  # read-only and the file holds no tables yet: an empty project
+        self._immutable = False
         self._clock = clock
         self._local = threading.local()
         self._handles: weakref.WeakSet[_Handle] = weakref.WeakSet()
         self._forked: list[_Handle] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._make_parent()
+        if not read_only:
+            self._make_parent()
         try:
             self._initialize()
         except BaseException:
@@ -765,14 +771,34 @@ class RoutineStore:
 
     def _connect(self) -> sqlite3.Connection:
         with self._errors():
-            conn = sqlite3.connect(
-                self.path,
-                timeout=BUSY_TIMEOUT_SECONDS,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            return conn
+            if self.read_only:
+                return self._connect_read_only()
+            return _open(self.path, uri=False)
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """``mode=ro``.  Reading a WAL file needs its ``-shm`` index, which SQLite cannot create
+        in a read-only folder; when there is no ``-wal`` file (every change is in the main file)
+        the file is read as ``immutable`` instead, which needs neither."""
+        uri = Path(os.path.abspath(self.path)).as_uri() + "?mode=ro"
+        if self._immutable:
+            return _open(uri + "&immutable=1", uri=True)
+        conn = _open(uri, uri=True)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.OperationalError as err:
+            conn.close()
+            if err.sqlite_errorcode != sqlite3.SQLITE_CANTOPEN or not os.path.isfile(self.path):
+                raise
+            if _has_wal(self.path):
+                raise StoreError(
+                    f"local project {self.path} cannot be read here: its {self.path}-wal file "
+                    "holds changes, and reading them needs a -shm file that cannot be created "
+                    "in this read-only folder (open it once where its folder is writable, and "
+                    "SQLite moves the changes into the file)"
+                ) from None
+            self._immutable = True
+            return _open(uri + "&immutable=1", uri=True)
+        return conn
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -780,7 +806,7 @@ class RoutineStore:
         try:
             yield
         except sqlite3.Error as err:
-            raise StoreError(_describe_failure(self.path, err)) from err
+            raise StoreError(_describe_failure(self.path, err, writing=not self.read_only)) from err
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
@@ -797,6 +823,11 @@ class RoutineStore:
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """All-or-nothing write: ``BEGIN IMMEDIATE ... COMMIT`` (ROLLBACK on any error)."""
+        if self.read_only:
+            raise StoreError(
+                f"local project {self.path} is read-only (opened by a command that does not "
+                "write); nothing was written"
+            )
         return self._transaction("BEGIN IMMEDIATE")
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
@@ -817,11 +848,35 @@ class RoutineStore:
         conn = self._connection()
         with self._errors():
             if not _user_tables(conn):
+                if self.read_only:  # nothing to read; apply would create the tables
+                    self.empty = True
+                    return
                 with self._write() as tx:
                     if not _user_tables(tx):
                         _create_schema(tx)
             _check_schema(self.path, conn)
-            _use_wal(conn)
+            if not self.read_only:
+                _use_wal(conn)
+
+
+def _open(target: str, *, uri: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        target,
+        timeout=BUSY_TIMEOUT_SECONDS,
+        isolation_level=None,
+        check_same_thread=False,
+        uri=uri,
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    return conn
+
+
+def _has_wal(path: str) -> bool:
+    """True when a ``-wal`` file may hold changes not yet in the main file."""
+    try:
+        return os.path.getsize(f"{path}-wal") > 0
+    except OSError:
+        return False
 
 
 def _check_payload(payload: object, action_type: str) -> None:
@@ -893,11 +948,24 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
-def _describe_failure(path: str, err: sqlite3.Error) -> str:
-    """One line naming the file and what is wrong with it."""
+def _describe_failure(path: str, err: sqlite3.Error, *, writing: bool = True) -> str:
+    """One line naming the file and what is wrong with it (``writing``: opened read-write, so a
+    file or folder that cannot be written is why it fails)."""
     reason = str(err) or type(err).__name__
     if "file is not a database" in reason or "malformed" in reason:
         return f"local project {path} is not a reconciler database ({reason})"
+    unwritable = writing and "unable to open" in reason and _unwritable(path)
+    if "readonly database" in reason or unwritable:
+        return f"local project {path} is read-only ({reason}); nothing was written"
     if "unable to open" in reason:
         return f"local project {path} cannot be opened ({reason})"
     return f"local project {path}: {reason}"
+
+
+def _unwritable(path: str) -> bool:
+    """True for an existing file that this process cannot write, or whose folder it cannot write
+    (where SQLite keeps the ``-wal`` and ``-shm`` files)."""
+    if not os.path.isfile(path):
+        return False
+    folder = os.path.dirname(os.path.abspath(path))
+    return not (os.access(path, os.W_OK) and os.access(folder, os.W_OK))

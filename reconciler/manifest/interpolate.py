@@ -16,7 +16,8 @@ Path = tuple[PathPart, ...]
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 ESCAPE = "$${"
-_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
+NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"  # a variable name; --var and reconciler.yaml use it too
+_NAME = re.compile(rf"({NAME_PATTERN})(?::-(.*))?", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _expand(text: str, variables: Mapping[str, str], report: Callable[[str], Non
 def _lookup(
     body: str, variables: Mapping[str, str], report: Callable[[str], None], token: str
 ) -> str:
-    parsed = _NAME.match(body)
+    parsed = _NAME.fullmatch(body)
     if parsed is None:
         report(f"invalid variable reference {token!r}: use ${{NAME}} with letters, digits and _")
         return token
