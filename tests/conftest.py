@@ -50,6 +50,12 @@ def run_cli(
     )
 
 
+def apply_ok(paths: str, endpoint: str, cwd: Path) -> None:
+    """``reconciler apply PATHS --auto-approve`` against ``endpoint``, which must succeed."""
+    done = run_cli("apply", paths, "--auto-approve", "--endpoint", endpoint, cwd=cwd)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.fixture
 def write(tmp_path: Path) -> Callable[[str, str], Path]:
     """Write a dedented text file under tmp_path and return its path."""

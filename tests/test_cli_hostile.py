@@ -17,7 +17,7 @@ import pytest
 from reconciler.emulator.server import Emulator
 from reconciler.live import endpoint as endpoints
 from reconciler.live.local import LocalBackend
-from tests.conftest import BASE_ROUTINE, REPO, run_cli
+from tests.conftest import BASE_ROUTINE, REPO, apply_ok, run_cli
 from tests.emulator_fixtures import admin
 
 
@@ -157,12 +157,7 @@ def test_a_fired_timer_warns_in_plans_but_is_never_written_again(tmp_path: Path)
     )
     (tmp_path / "t.yaml").write_text(text)
     endpoint = f"local:{tmp_path}/p.db"
-    assert (
-        run_cli(
-            "apply", "t.yaml", "--auto-approve", "--endpoint", endpoint, cwd=tmp_path
-        ).returncode
-        == 0
-    )
+    apply_ok("t.yaml", endpoint, tmp_path)
     time.sleep(max(0.0, soon + 1 - time.time()))
     assert run_cli("validate", "t.yaml", cwd=tmp_path).returncode == 1  # offline: an error
     drift = run_cli("drift", "t.yaml", "--endpoint", endpoint, cwd=tmp_path)
@@ -180,12 +175,7 @@ def test_a_fired_timer_warns_in_plans_but_is_never_written_again(tmp_path: Path)
 def test_blocked_deletes_are_grouped_and_the_closing_line_is_honest(tmp_path: Path) -> None:
     copy_examples(tmp_path)
     endpoint = f"local:{tmp_path}/p.db"
-    assert (
-        run_cli(
-            "apply", "manifests", "--auto-approve", "--endpoint", endpoint, cwd=tmp_path
-        ).returncode
-        == 0
-    )
+    apply_ok("manifests", endpoint, tmp_path)
     empty = tmp_path / "empty"
     empty.mkdir()
     done = run_cli("plan", str(empty), "--prune", "--endpoint", endpoint, cwd=tmp_path)

@@ -129,18 +129,25 @@ def test_404_collection_means_a_wrong_endpoint(emu: Emulator, tmp_path: Path) ->
     assert "404 Not Found" in done.stderr and "check the endpoint" in done.stderr
 
 
+# A rule only the real service knows (an agent without an agent identity), injected.
+NO_AGENT_IDENTITY = {
+    "fault": "400",
+    "method": "PUT",
+    "route": "PUT /routines/{name}",
+    "param": "action.agent_name",
+    "message": "agent 'release-agent' has no agent identity",
+}
+
+
+def _agent_name_line(root: Path, routine: str) -> int:
+    """The line of ``routine``'s ``agent_name`` in the example releases manifest."""
+    text = (root / "manifests/releases/timers.yaml").read_text().splitlines()
+    start = next(i for i, x in enumerate(text, 1) if f"name: {routine}" in x)
+    return next(i for i, x in enumerate(text, 1) if i > start and "agent_name:" in x)
+
+
 def test_a_400_from_the_service_points_at_the_manifest_line(emu: Emulator, tmp_path: Path) -> None:
-    # A rule only the real service knows (an agent without an agent identity), injected.
-    script(
-        emu,
-        {
-            "fault": "400",
-            "method": "PUT",
-            "route": "PUT /routines/{name}",
-            "param": "action.agent_name",
-            "message": "agent 'release-agent' has no agent identity",
-        },
-    )
+    script(emu, NO_AGENT_IDENTITY)
     done = cli(
         emu,
         tmp_path,
@@ -155,10 +162,7 @@ def test_a_400_from_the_service_points_at_the_manifest_line(emu: Emulator, tmp_p
     [failed] = [x for x in done.stdout.splitlines() if x.strip().startswith("failed")]
     assert "400 invalid_value at action.agent_name" in failed
     assert "agent 'release-agent' has no agent identity" in failed
-    name = failed.split()[2]
-    text = (tmp_path / "manifests/releases/timers.yaml").read_text().splitlines()
-    line = next(i for i, x in enumerate(text, 1) if f"name: {name}" in x)
-    agent_line = next(i for i, x in enumerate(text, 1) if i > line and "agent_name:" in x)
+    agent_line = _agent_name_line(tmp_path, failed.split()[2])
     assert f"[manifests/releases/timers.yaml:{agent_line}:" in failed
     annotations = [x for x in done.stdout.splitlines() if x.startswith("::error ")]
     assert (
@@ -171,21 +175,9 @@ def test_a_400_during_a_saved_plan_apply_points_at_the_field_line(
 ) -> None:
     saved = cli(emu, tmp_path, "plan", "manifests/releases", "--out", "releases.plan")
     assert saved.returncode == 0, saved.stderr
-    script(
-        emu,
-        {
-            "fault": "400",
-            "method": "PUT",
-            "route": "PUT /routines/{name}",
-            "param": "action.agent_name",
-            "message": "agent 'release-agent' has no agent identity",
-        },
-    )
+    script(emu, NO_AGENT_IDENTITY)
     done = run_cli("apply", "releases.plan", "--concurrency", "1", cwd=tmp_path, env=FAST)
     assert done.returncode == 1
     [failed] = [x for x in done.stdout.splitlines() if x.strip().startswith("failed")]
-    name = failed.split()[2]
-    text = (tmp_path / "manifests/releases/timers.yaml").read_text().splitlines()
-    line = next(i for i, x in enumerate(text, 1) if f"name: {name}" in x)
-    agent_line = next(i for i, x in enumerate(text, 1) if i > line and "agent_name:" in x)
+    agent_line = _agent_name_line(tmp_path, failed.split()[2])
     assert f"[manifests/releases/timers.yaml:{agent_line}:" in failed, failed

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from reconciler.export import export, to_manifest
 from reconciler.live.local import LocalBackend
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, apply_ok, run_cli
 
 HAND_MADE = {
     "description": "made in the portal; costs ${PRICE}",
@@ -20,12 +20,7 @@ HAND_MADE = {
 def test_export_of_a_managed_project_plans_as_no_changes(tmp_path: Path) -> None:
     shutil.copytree(REPO / "manifests", tmp_path / "manifests")
     endpoint = f"local:{tmp_path}/p.db"
-    assert (
-        run_cli(
-            "apply", "manifests", "--auto-approve", "--endpoint", endpoint, cwd=tmp_path
-        ).returncode
-        == 0
-    )
+    apply_ok("manifests", endpoint, tmp_path)
     done = run_cli("export", "--out", "exported", "--endpoint", endpoint, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Exported 11 routine(s)" in done.stdout

@@ -5,22 +5,30 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import BASE_ROUTINE, run_cli
+from tests.conftest import BASE_ROUTINE, apply_ok, run_cli
 
 
 def _manifest(write: Callable[[str, str], Path]) -> Path:
     return write("m/a.yaml", BASE_ROUTINE)
 
 
-def _assert_clean_error(proc: object, needle: str) -> None:
-    stderr = getattr(proc, "stderr", "")
-    assert getattr(proc, "returncode", None) == 1, stderr
-    assert needle in stderr, stderr
-    assert "Traceback" not in stderr
-    assert "internal error" not in stderr
+def _plan_to(
+    tmp_path: Path, manifest: Path, option: str, target: Path
+) -> subprocess.CompletedProcess[str]:
+    """``reconciler plan MANIFEST OPTION TARGET`` against a local project in ``tmp_path``."""
+    endpoint = f"local:{tmp_path}/p.db"
+    return run_cli("plan", str(manifest), "--endpoint", endpoint, option, str(target))
+
+
+def _assert_clean_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert proc.returncode == 1, proc.stderr
+    assert needle in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "internal error" not in proc.stderr
 
 
 def test_saved_plan_folder_is_created_and_file_is_private(
@@ -28,7 +36,7 @@ def test_saved_plan_folder_is_created_and_file_is_private(
 ) -> None:
     manifest = _manifest(write)
     out = tmp_path / "new" / "deeper" / "plan.json"
-    proc = run_cli("plan", str(manifest), "--endpoint", f"local:{tmp_path}/p.db", "--out", str(out))
+    proc = _plan_to(tmp_path, manifest, "--out", out)
     assert proc.returncode == 0, proc.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert '"changes"' in out.read_text(encoding="utf-8")
@@ -41,7 +49,7 @@ def test_saved_plan_over_a_wider_file_becomes_private(
     out = tmp_path / "plan.json"
     out.write_text("old", encoding="utf-8")
     out.chmod(0o644)
-    proc = run_cli("plan", str(manifest), "--endpoint", f"local:{tmp_path}/p.db", "--out", str(out))
+    proc = _plan_to(tmp_path, manifest, "--out", out)
     assert proc.returncode == 0, proc.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert out.read_text(encoding="utf-8") != "old"
@@ -55,9 +63,7 @@ def test_saved_plan_is_never_written_through_a_symlink(
     victim.write_text("keep me", encoding="utf-8")
     link = tmp_path / "plan.json"
     link.symlink_to(victim)
-    proc = run_cli(
-        "plan", str(manifest), "--endpoint", f"local:{tmp_path}/p.db", "--out", str(link)
-    )
+    proc = _plan_to(tmp_path, manifest, "--out", link)
     _assert_clean_error(proc, f"cannot write {link}: it is a symbolic link")
     assert link.is_symlink()
     assert victim.read_text(encoding="utf-8") == "keep me"
@@ -70,9 +76,7 @@ def test_saved_plan_never_replaces_a_special_file(
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     for option in ("--out", "--json-out"):
-        proc = run_cli(
-            "plan", str(manifest), "--endpoint", f"local:{tmp_path}/p.db", option, str(fifo)
-        )
+        proc = _plan_to(tmp_path, manifest, option, fifo)
         _assert_clean_error(proc, f"cannot write {fifo}: it exists and is not a regular file")
         assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
@@ -85,9 +89,7 @@ def test_output_under_a_file_is_a_clear_error(
     blocker.write_text("", encoding="utf-8")
     target = blocker / "plan.json"
     for option in ("--out", "--json-out"):
-        proc = run_cli(
-            "plan", str(manifest), "--endpoint", f"local:{tmp_path}/p.db", option, str(target)
-        )
+        proc = _plan_to(tmp_path, manifest, option, target)
         _assert_clean_error(proc, f"cannot write {blocker}: it exists and is not a folder")
 
 
@@ -135,8 +137,7 @@ def test_export_into_a_path_under_a_file_is_a_clear_error(
 ) -> None:
     manifest = _manifest(write)
     db = tmp_path / "p.db"
-    applied = run_cli("apply", str(manifest), "--endpoint", f"local:{db}", "--auto-approve")
-    assert applied.returncode == 0, applied.stderr
+    apply_ok(str(manifest), f"local:{db}", tmp_path)
     blocker = tmp_path / "blocker"
     blocker.write_text("", encoding="utf-8")
     proc = run_cli("export", "--endpoint", f"local:{db}", "--out", str(blocker / "exported"))

@@ -57,12 +57,19 @@ def make_folder(folder: str) -> None:
         raise _fail(folder, _reason(error)) from None
 
 
-def check_writable(path: str) -> None:
-    """Fail now, before any work is done, if ``path`` could not be written later: its folder is
-    created, and a temporary file is made (and removed) next to it."""
+def _prepare(path: str) -> str:
+    """Create the folder of ``path`` and refuse a target that is not a regular file; return
+    the folder."""
     folder = os.path.dirname(path)
     make_folder(folder)
     _check_target(path)
+    return folder
+
+
+def check_writable(path: str) -> None:
+    """Fail now, before any work is done, if ``path`` could not be written later: its folder is
+    created, and a temporary file is made (and removed) next to it."""
+    folder = _prepare(path)
     try:
         with tempfile.NamedTemporaryFile(dir=folder or ".", prefix=".reconciler-"):
             pass
@@ -73,9 +80,7 @@ def check_writable(path: str) -> None:
 def _replace(path: str, text: str, mode: int | None) -> None:
     """Write ``text`` to a temporary file beside ``path`` and move it into place, so a failed
     write never leaves a half-written file or removes the old one."""
-    folder = os.path.dirname(path)
-    make_folder(folder)
-    _check_target(path)
+    folder = _prepare(path)
     try:
         fd, temporary = tempfile.mkstemp(dir=folder or ".", prefix=".reconciler-")
     except OSError as error:

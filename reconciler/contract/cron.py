@@ -160,6 +160,13 @@ def parse_cron(expr: str) -> CronSchedule:
     """Parse a standard 5-field cron expression; raise ``CronError`` (only) if it is invalid."""
     if not isinstance(expr, str):
         raise CronError(f"cron expression must be a string, got {type(expr).__name__}")
+    return _parse(expr)
+
+
+@lru_cache(maxsize=4096)
+def _parse(expr: str) -> CronSchedule:
+    """Cached (the result is immutable): manifests repeat a handful of schedules many times,
+    and every rule that reads a schedule parses it."""
     fields = expr.split()
     _check_shape(expr, fields)
     for spec, text in zip(_FIELDS, fields, strict=True):

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 from reconciler.contract import limits
@@ -113,7 +112,11 @@ def check_schedule(trigger: Mapping[str, Any], path: Path, now: int) -> list[Vio
 def check_day_fields(cron: str, path: Path) -> list[Violation]:
     """A warning, not an error: with both day fields restricted, cron fires on the days that
     match *either* (``0 8 1-7 * MON`` is days 1-7 and every Monday, not "the first Monday")."""
-    if not _days_match_either(cron):
+    try:
+        schedule = parse_cron(cron)
+    except CronError:
+        return []
+    if schedule.day_and:
         return []
     fields = cron.split()
     return [
@@ -124,16 +127,6 @@ def check_day_fields(cron: str, path: Path) -> list[Violation]:
             severity="warning",
         )
     ]
-
-
-@lru_cache(maxsize=4096)
-def _days_match_either(cron: str) -> bool:
-    """True when ``cron`` parses and fires on days matching either day field (cached: manifests
-    repeat a handful of schedules many times)."""
-    try:
-        return not parse_cron(cron).day_and
-    except CronError:
-        return False
 
 
 def _zone_problem(zone: str) -> str | None:
