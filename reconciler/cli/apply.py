@@ -88,7 +88,8 @@ def apply(
     Without a terminal, apply needs --auto-approve or a saved plan. Deletes run last, and only
     when pruning (--prune, or the configured prune policy for the configured manifests). Exit
     code 0 when every change succeeded, 1 otherwise (also when the mass-delete guard held
-    deletes back).
+    deletes back). Ctrl-C or SIGTERM starts nothing new, waits for the changes in flight and
+    exits 130; a second one stops waiting.
     """
     out = Output(resolve_output(output))
     if audit_out:

@@ -31,7 +31,9 @@ def export_command(*, target: TargetArgs, out_dir: str | None, force: bool) -> N
     """Write manifests for the live routines (bootstrap a repository, or adopt a project).
 
     Exporting from a project this stack manages and planning the result shows no changes;
-    for routines created elsewhere, plan with --adopt to take them over.
+    for routines created elsewhere, plan with --adopt to take them over. Action inputs and
+    custom parameters are copied as stored (files are written 0600, and a 'review' line names
+    each routine that has them): replace secrets by ${VAR} before committing.
     """
     ctx = build(target, require_paths=False)
     out = Output("text" if out_dir else "json")
