@@ -2,27 +2,33 @@
 
 Order: creates, updates, replaces, enables and disables first (concurrently, at most
 ``concurrency`` at a time), deletes last, and only when every earlier change succeeded (so a
-rename never deletes the old routine after failing to create the new one).  An independent
-failure does not stop the others; ``max_consecutive_failures`` failures in a row open a circuit
-breaker that skips what has not started.  Never prints: progress goes to ``on_result``.
+rename never deletes the old routine after failing to create the new one).  Each change is
+compared with the live routine immediately before it is written (``apply_steps``).  An
+independent failure does not stop the others; ``max_consecutive_failures`` failures or conflicts
+in a row open a circuit breaker that skips what has not started.  After ``deadline`` (a
+``time.monotonic()`` value) nothing new starts and what is still in flight is reported as
+unknown.  Never prints: progress goes to ``on_result``.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import Literal
 
+from reconciler.apply_steps import Outcome, Status, execute
 from reconciler.diagnostics import Location
-from reconciler.live.base import Backend, BackendError
+from reconciler.live import calls
+from reconciler.live.base import Backend
 from reconciler.plan.model import Action, Change, Plan
+from reconciler.workers import DaemonPool
 
-Status = Literal["ok", "failed", "skipped"]
 DEFAULT_CONCURRENCY = 8
 DEFAULT_BREAKER = 5
+__all__ = ["DEFAULT_BREAKER", "DEFAULT_CONCURRENCY", "ApplyResult", "ChangeResult", "apply_plan"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class ChangeResult:
     message: str = ""
     seconds: float = 0.0
     where: Location | None = None
+    retries: int = 0
 
 
 Locate = Callable[[Change, str | None], Location | None]
@@ -47,65 +54,33 @@ class ApplyResult:
 
     results: list[ChangeResult] = field(default_factory=list)
     interrupted: bool = False
+    timed_out: bool = False
 
     @property
     def ok(self) -> bool:
-        """True when nothing failed or was skipped and apply was not interrupted."""
-        return not self.interrupted and all(r.status == "ok" for r in self.results)
+        """True when every change succeeded and apply ran to its end."""
+        finished = not (self.interrupted or self.timed_out)
+        return finished and all(r.status == "ok" for r in self.results)
 
     def count(self, status: Status) -> int:
         """How many results have ``status``."""
         return sum(1 for r in self.results if r.status == status)
 
 
-def _run(backend: Backend, change: Change) -> str:
-    body = change.body or {}
-    if change.action in (Action.CREATE, Action.UPDATE):
-        backend.create_or_update(change.name, body)
-    elif change.action is Action.REPLACE:
-        backend.delete(change.name)
-        try:
-            backend.create_or_update(change.name, body)
-        except BackendError as err:
-            raise BackendError(
-                f"deleted, but re-creating failed: {err.message} (the next apply creates it)",
-                kind=err.kind,
-                status=err.status,
-            ) from err
-    elif change.action is Action.ENABLE:
-        backend.enable(change.name)
-    elif change.action is Action.DISABLE:
-        backend.disable(change.name)
-    elif change.action is Action.DELETE:
-        return _delete(backend, change.name)
-    return ""
-
-
-def _delete(backend: Backend, name: str) -> str:
-    try:
-        backend.delete(name)
-    except BackendError as err:
-        if err.kind == "not_found":
-            return "already gone"
-        raise
-    return ""
+@dataclass(frozen=True)
+class _Settings:
+    concurrency: int
+    breaker: int
+    stack: str
+    on_result: Callable[[ChangeResult], None] | None
+    locate: Locate | None
+    stop: threading.Event | None
+    deadline: float | None
 
 
 class _Runner:
-    def __init__(
-        self,
-        backend: Backend,
-        *,
-        concurrency: int,
-        breaker: int,
-        on_result: Callable[[ChangeResult], None] | None,
-        locate: Locate | None,
-        stop: threading.Event | None,
-    ) -> None:
-        self.backend, self.concurrency, self.breaker = backend, max(1, concurrency), breaker
-        self.on_result = on_result
-        self.locate = locate
-        self.stop = stop
+    def __init__(self, backend: Backend, settings: _Settings) -> None:
+        self.backend, self.settings = backend, settings
         self.result = ApplyResult()
         self.consecutive = 0
         self.lock = threading.Lock()
@@ -113,82 +88,108 @@ class _Runner:
     def record(self, item: ChangeResult) -> None:
         with self.lock:
             self.result.results.append(item)
-            if item.status == "failed":
+            if item.status in ("failed", "conflict"):
                 self.consecutive += 1
             elif item.status == "ok":
                 self.consecutive = 0
-        if self.on_result is not None:
-            self.on_result(item)
+        if self.settings.on_result is not None:
+            self.settings.on_result(item)
 
     @property
     def tripped(self) -> bool:
-        return self.breaker > 0 and self.consecutive >= self.breaker
-
-    def one(self, change: Change) -> ChangeResult:
-        start = time.monotonic()
-        try:
-            note = _run(self.backend, change)
-        except BackendError as err:
-            where = self.locate(change, err.param) if self.locate else change.source
-            return ChangeResult(
-                change.name,
-                change.action,
-                "failed",
-                err.message,
-                time.monotonic() - start,
-                where,
-            )
-        return ChangeResult(change.name, change.action, "ok", note, time.monotonic() - start)
+        return self.settings.breaker > 0 and self.consecutive >= self.settings.breaker
 
     @property
     def stopping(self) -> bool:
-        return self.stop is not None and self.stop.is_set()
+        stop = self.settings.stop
+        return stop is not None and stop.is_set()
+
+    @property
+    def expired(self) -> bool:
+        deadline = self.settings.deadline
+        return deadline is not None and time.monotonic() >= deadline
+
+    def one(self, change: Change) -> ChangeResult:
+        start = time.monotonic()
+        with calls.tally() as tally:
+            outcome = execute(self.backend, change, self.settings.stack)
+        where = None
+        if outcome.status == "failed":
+            locate = self.settings.locate
+            where = locate(change, outcome.param) if locate else change.source
+        return _result(change, outcome, time.monotonic() - start, where, tally.retries)
 
     def phase(self, changes: list[Change]) -> None:
         """Run ``changes`` at bounded concurrency. When ``stop`` is set (the CLI sets it on
         Ctrl-C or SIGTERM), or on a KeyboardInterrupt, start nothing more, but wait for and
-        report what is in flight (a change already sent may take effect)."""
+        report what is in flight (a change already sent may take effect); after the deadline,
+        stop waiting and report what is in flight as unknown."""
         pending = list(changes)
         running: dict[Future[ChangeResult], Change] = {}
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with DaemonPool(self.settings.concurrency, "apply") as pool:
             try:
                 self._drive(pool, pending, running)
             except KeyboardInterrupt:
                 self.result.interrupted = True
-                for future in wait(running).done:
-                    self.record(future.result())
+                self._abandon(running, "apply was interrupted")
         if self.stopping:
             self.result.interrupted = True
-        why = (
-            "not started: apply was interrupted"
-            if self.result.interrupted
-            else f"not started: {self.breaker} consecutive failures opened the circuit breaker"
+        self.skip(pending, self.why_not_started())
+
+    def why_not_started(self) -> str:
+        if self.result.interrupted:
+            return "not started: apply was interrupted"
+        if self.result.timed_out:
+            return "not started: the --timeout passed"
+        return (
+            f"not started: {self.settings.breaker} consecutive failures opened the circuit breaker"
         )
-        self.skip(pending, why)
 
     def _drive(
         self,
-        pool: ThreadPoolExecutor,
+        pool: DaemonPool,
         pending: list[Change],
         running: dict[Future[ChangeResult], Change],
     ) -> None:
         while pending or running:
-            while pending and len(running) < self.concurrency and not self.tripped:
-                if self.stopping:
+            while pending and len(running) < self.settings.concurrency and not self.tripped:
+                if self.stopping or self.expired:
                     break
                 change = pending.pop(0)
-                running[pool.submit(self.one, change)] = change
+                running[pool.submit(functools.partial(self.one, change))] = change
             if not running:
                 break
+            if self.expired:
+                self.result.timed_out = True
+                self._abandon(running, "the --timeout passed")
+                return
             # a short timeout lets the main thread run signal handlers while it waits
             done, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
             for future in done:
                 running.pop(future)
                 self.record(future.result())
 
+    def _abandon(self, running: dict[Future[ChangeResult], Change], why: str) -> None:
+        """Report what finished, and what is still in flight as unknown (never waited for)."""
+        for future, change in list(running.items()):
+            if future.done():
+                self.record(future.result())
+            else:
+                message = f"still in flight when {why}: it may or may not take effect"
+                self.record(ChangeResult(change.name, change.action, "failed", message))
+        running.clear()
+
     def skip(self, changes: list[Change], why: str) -> None:
         for change in changes:
             self.record(ChangeResult(change.name, change.action, "skipped", why))
+
+
+def _result(
+    change: Change, outcome: Outcome, seconds: float, where: Location | None, retries: int
+) -> ChangeResult:
+    return ChangeResult(
+        change.name, change.action, outcome.status, outcome.message, seconds, where, retries
+    )
 
 
 def apply_plan(
@@ -200,26 +201,24 @@ def apply_plan(
     on_result: Callable[[ChangeResult], None] | None = None,
     locate: Locate | None = None,
     stop: threading.Event | None = None,
+    deadline: float | None = None,
 ) -> ApplyResult:
     """Run every pending change of ``plan``; returns a result per change. Setting ``stop``
     (from a signal handler or another thread) ends the apply early: nothing new starts."""
-    runner = _Runner(
-        backend,
-        concurrency=concurrency,
-        breaker=max_consecutive_failures,
-        on_result=on_result,
-        locate=locate,
-        stop=stop,
+    settings = _Settings(
+        max(1, concurrency), max_consecutive_failures, plan.stack, on_result, locate, stop, deadline
     )
+    runner = _Runner(backend, settings)
     writes = [c for c in plan.pending if c.action is not Action.DELETE]
     deletes = [c for c in plan.pending if c.action is Action.DELETE]
     runner.phase(writes)
-    if runner.result.interrupted:
-        runner.skip(deletes, "not started: apply was interrupted")
-    elif runner.result.count("failed") or runner.result.count("skipped"):
+    result = runner.result
+    if result.interrupted or result.timed_out:
+        runner.skip(deletes, runner.why_not_started())
+    elif result.count("failed") or result.count("skipped") or result.count("conflict"):
         runner.skip(
             deletes, "not started: deletes run only after every create and update succeeded"
         )
     else:
         runner.phase(deletes)
-    return runner.result
+    return result

@@ -39,6 +39,7 @@ def record(
         "started_at": format_epoch(started),
         "finished_at": format_epoch(finished),
         "ok": result.ok and not plan.held_back,
+        "timed_out": result.timed_out,
         "held_back_deletes": plan.held_back,
         "plan": plan_to_json(plan),
         "results": [
@@ -48,6 +49,7 @@ def record(
                 "status": r.status,
                 "message": r.message,
                 "seconds": round(r.seconds, 3),
+                "retries": r.retries,
             }
             for r in result.results
         ],

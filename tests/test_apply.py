@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reconciler.apply import ChangeResult, apply_plan
 from reconciler.live.local import LocalBackend
+from reconciler.plan.fingerprint import fingerprint
 from reconciler.plan.model import Action, Change, Plan
 
 BODY = {
@@ -15,25 +16,31 @@ BODY = {
 }
 
 
-def _plan(creates: int, deletes: list[str]) -> Plan:
+OWNED_OLD = {**BODY, "description": "[managed-by=reconciler v=1 stack=s name=old]"}
+
+
+def _plan(creates: int, deletes: list[str], backend: LocalBackend) -> Plan:
     plan = Plan("s", "local:test", "digest", prune=True)
     for index in range(creates):
         name = f"r{index:02d}"
         plan.changes.append(Change(name, Action.CREATE, "new", body={"name": name, **BODY}))
-    plan.changes += [Change(name, Action.DELETE, "gone") for name in deletes]
+    plan.changes += [
+        Change(name, Action.DELETE, "gone", fingerprint=fingerprint(backend.get(name)))
+        for name in deletes
+    ]
     return plan
 
 
 def test_a_stop_request_starts_nothing_new_and_reports_each_change_once(tmp_path: Path) -> None:
     backend = LocalBackend(str(tmp_path / "p.db"))
-    backend.create_or_update("old", BODY)
+    backend.create_or_update("old", OWNED_OLD)
     stop = threading.Event()
 
     def first_done(item: ChangeResult) -> None:
         if item.status == "ok":
             stop.set()
 
-    result = apply_plan(_plan(12, ["old"]), backend, concurrency=2, on_result=first_done, stop=stop)
+    result = apply_plan(_plan(12, ["old"], backend), backend, concurrency=2, on_result=first_done, stop=stop)
     names = [r.name for r in result.results]
     assert result.interrupted and not result.ok
     assert sorted(names) == sorted({*names}) and len(names) == 13
@@ -47,10 +54,10 @@ def test_a_stop_request_starts_nothing_new_and_reports_each_change_once(tmp_path
 
 def test_without_a_stop_request_every_change_runs_deletes_last(tmp_path: Path) -> None:
     backend = LocalBackend(str(tmp_path / "p.db"))
-    backend.create_or_update("old", BODY)
+    backend.create_or_update("old", OWNED_OLD)
     order: list[str] = []
     result = apply_plan(
-        _plan(5, ["old"]),
+        _plan(5, ["old"], backend),
         backend,
         concurrency=3,
         on_result=lambda r: order.append(r.name),

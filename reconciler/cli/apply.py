@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from types import FrameType
 
 import click
@@ -18,12 +18,27 @@ import click
 from reconciler import audit
 from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, apply_plan
 from reconciler.cli import saved_apply
-from reconciler.cli.common import OUTPUT_FORMATS, now, resolve_output
+from reconciler.cli.common import (
+    OUTPUT_FORMATS,
+    deadline_after,
+    now,
+    parse_timeout,
+    resolve_output,
+    timeout_option,
+)
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
 from reconciler.cli.files import check_writable, write_json
-from reconciler.cli.planning import compute_plan, refuse_held_back, source_locator
+from reconciler.cli.planning import (
+    duration_text,
+    load_checked,
+    locator,
+    plan_live,
+    refuse_held_back,
+    source_locator,
+    stack_lock,
+)
 from reconciler.diagnostics import ReconcilerError
-from reconciler.live.base import Backend
+from reconciler.live.factory import open_backend
 from reconciler.manifest.sources import MANIFEST_SUFFIXES
 from reconciler.plan import saved
 from reconciler.plan.model import Plan
@@ -71,6 +86,15 @@ from reconciler.views.output import Output
     help="text (default), json (prints the audit record), markdown, or github (default "
     "under GitHub Actions).",
 )
+@click.option(
+    "--lock-timeout",
+    default="0",
+    show_default=True,
+    metavar="DURATION",
+    help="Wait this long (e.g. 5m) for another apply of the same stack to finish, instead of "
+    "failing at once (the embedded project and the emulator hold one lock per stack).",
+)
+@timeout_option("60m", "nothing new starts after it, and changes in flight are reported")
 def apply(
     *,
     paths: tuple[str, ...],
@@ -82,6 +106,8 @@ def apply(
     approved_plan: str | None,
     audit_out: str | None,
     output: str | None,
+    lock_timeout: str,
+    timeout: str,
 ) -> None:
     """Apply the manifests (re-plans, then asks), or a saved plan: 'apply PLANFILE'.
 
@@ -92,25 +118,36 @@ def apply(
     exits 130; a second one stops waiting.
     """
     out = Output(resolve_output(output))
+    limit = parse_timeout(timeout, "--timeout")
+    deadline = deadline_after(limit)
+    wait = parse_timeout(lock_timeout, "--lock-timeout") or 0.0
     if audit_out:
         check_writable(audit_out)
     saved_file = paths[0] if len(paths) == 1 and _is_plan_file(paths[0]) else None
     if saved_file:
         saved_apply.refuse_options(target, pruning, approved_plan)
-        plan, backend = saved_apply.load(saved_file, target, out)
-        _preview(plan, out)
-        locate = source_locator()
-    else:
-        planned = compute_plan(build(target, paths, pruning), out, writable=True)
-        plan, backend, locate = planned.plan, planned.backend, planned.locate
-        _preview(plan, out)
-        if approved_plan:
-            _check_approved(approved_plan, plan, backend)
-        if plan.has_changes:
-            _confirm(auto_approve or approved_plan is not None, out)
-    started = now()
-    with _interrupts() as stop:
-        try:
+    with ExitStack() as held:
+        if saved_file:
+            plan, backend = saved_apply.load(
+                saved_file, target, out, held, wait=wait, limit=limit, deadline=deadline
+            )
+            _preview(plan, out)
+            locate = source_locator()
+        else:
+            ctx = build(target, paths, pruning)
+            loaded = load_checked(ctx, out)
+            backend = open_backend(ctx.endpoint, writable=True)
+            held.callback(backend.close)
+            held.enter_context(stack_lock(backend, ctx.stack, wait))
+            plan = plan_live(ctx, loaded, backend, out, timeout=limit, deadline=deadline)
+            locate = locator(loaded)
+            _preview(plan, out)
+            if approved_plan:
+                _check_approved(approved_plan, plan)
+            if plan.has_changes:
+                _confirm(auto_approve or approved_plan is not None, out)
+        started = now()
+        with _interrupts() as stop:
             result = apply_plan(
                 plan,
                 backend,
@@ -119,16 +156,15 @@ def apply(
                 on_result=out.progress,
                 locate=locate,
                 stop=stop,
+                deadline=deadline,
             )
-        finally:
-            backend.close()
     document = audit.record(
         plan, result, audit.run_context(os.environ, _git_commit()), started, now()
     )
     if out.fmt == "json":
         terminal.emit(json.dumps(document, indent=2))
     try:
-        _finish(plan, result, out)
+        _finish(plan, result, out, limit)
     finally:
         if audit_out:
             write_json(audit_out, document)
@@ -187,20 +223,18 @@ def _confirm(auto_approve: bool, out: Output) -> None:
         raise ReconcilerError("apply cancelled; nothing was changed")
 
 
-def _check_approved(path: str, plan: Plan, backend: Backend) -> None:
-    """Refuse (closing the backend, writing nothing) unless ``plan`` is the approved one."""
+def _check_approved(path: str, plan: Plan) -> None:
+    """Refuse (writing nothing) unless ``plan`` is the approved one."""
     try:
         with open(path, encoding="utf-8") as handle:
             approved = json.load(handle)
         saved.check_approved_scope(approved, plan)
         differ = saved.unapproved_changes(approved, plan)
     except (OSError, ValueError, AttributeError, KeyError, TypeError) as err:
-        backend.close()
         raise ReconcilerError(
             f"refusing to apply: cannot use approved plan {path}: {err}"
         ) from None
     if differ:
-        backend.close()
         raise ReconcilerError(
             f"refusing to apply: the plan differs from the approved plan for {', '.join(differ)} "
             "(the project or the manifests changed since approval); nothing was changed",
@@ -214,11 +248,17 @@ def _preview(plan: Plan, out: Output) -> None:
         out.plan(plan)
 
 
-def _finish(plan: Plan, result: ApplyResult, out: Output) -> None:
+def _finish(plan: Plan, result: ApplyResult, out: Output, limit: float | None) -> None:
     """Exit 0 only when every change succeeded and no delete waits behind the guard; 130 when
-    interrupted (after saying what was done)."""
+    interrupted, 1 when the --timeout passed (after saying what was done)."""
     if plan.has_changes:
         out.apply_summary(result, held_back=len(plan.held_back))
+    if result.timed_out:
+        raise ReconcilerError(
+            f"apply stopped: the --timeout of {duration_text(limit)} passed; nothing new was "
+            "started, and changes still in flight may or may not have taken effect",
+            hint="run plan to see where the project stands",
+        )
     if result.interrupted:
         raise ReconcilerError(
             "apply was interrupted: changes already sent may have taken effect; nothing new "

@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import click
 
 from reconciler.config import NAME_RULE
+from reconciler.contract.timer import parse_duration
 from reconciler.diagnostics import ReconcilerError
 from reconciler.manifest.interpolate import NAME_PATTERN
 
 OUTPUT_FORMATS = ("text", "json", "markdown", "github")
+F = TypeVar("F", bound=Callable[..., Any])
 VARIABLE_NAME = re.compile(NAME_PATTERN)
 
 
@@ -60,3 +63,32 @@ output_option = click.option(
     help="text (default), json, markdown, or github (text plus annotations and the job "
     "summary; the default under GitHub Actions).",
 )
+
+
+def parse_timeout(text: str, flag: str) -> float | None:
+    """Seconds in a duration flag (``90s``, ``10m``, ``1h``); ``0`` means no limit."""
+    if text.strip() == "0":
+        return None
+    seconds = parse_duration(text.strip())
+    if seconds is None or seconds <= 0:
+        raise ReconcilerError(
+            f"{flag} {text!r} is not a duration: use e.g. 90s, 10m or 1h (0: no limit)"
+        )
+    return float(seconds)
+
+
+def deadline_after(seconds: float | None) -> float | None:
+    """The ``time.monotonic()`` instant ``seconds`` from now (None: no deadline)."""
+    return None if seconds is None else time.monotonic() + seconds
+
+
+def timeout_option(default: str, what: str) -> Callable[[F], F]:
+    """``--timeout DURATION`` with the command's default."""
+    return click.option(
+        "--timeout",
+        "timeout",
+        default=default,
+        show_default=True,
+        metavar="DURATION",
+        help=f"Give up after this long (90s, 10m, 1h; 0: no limit): {what}; exit code 1.",
+    )

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from reconciler.cli.common import output_option, resolve_output
+from reconciler.cli.common import output_option, parse_timeout, resolve_output, timeout_option
 from reconciler.cli.context import PruneArgs, TargetArgs, build, target_options
 from reconciler.cli.files import check_writable, write_json, write_text
 from reconciler.cli.planning import compute_plan
@@ -35,6 +35,7 @@ from reconciler.views.output import Output
     default=None,
     help="Also write the drift report as markdown (e.g. for a tracking issue).",
 )
+@timeout_option("15m", "reading the project and comparing")
 @output_option
 def drift(
     *,
@@ -43,6 +44,7 @@ def drift(
     ignore_unmanaged: bool,
     json_out: str | None,
     markdown_out: str | None,
+    timeout: str,
     output: str | None,
 ) -> None:
     """Report routines changed, disabled or deleted outside git, and unmanaged routines.
@@ -55,7 +57,7 @@ def drift(
         if path:
             check_writable(path)
     out = Output(resolve_output(output))
-    planned = compute_plan(ctx, out)
+    planned = compute_plan(ctx, out, timeout=parse_timeout(timeout, "--timeout"))
     planned.backend.close()
     report = drift_view.build(planned.plan, count_unmanaged=not ignore_unmanaged)
     name = planned.plan.environment or planned.plan.stack

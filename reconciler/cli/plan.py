@@ -7,7 +7,7 @@ import os
 import click
 
 from reconciler import __version__
-from reconciler.cli.common import now, output_option, resolve_output
+from reconciler.cli.common import now, output_option, parse_timeout, resolve_output, timeout_option
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
 from reconciler.cli.files import check_writable, write_json, write_private
 from reconciler.cli.planning import compute_plan, refuse_held_back
@@ -40,6 +40,7 @@ from reconciler.views.output import Output
     is_flag=True,
     help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
 )
+@timeout_option("15m", "reading the project and planning")
 @output_option
 def plan(
     *,
@@ -49,6 +50,7 @@ def plan(
     out_file: str | None,
     json_out: str | None,
     detailed_exitcode: bool,
+    timeout: str,
     output: str | None,
 ) -> None:
     """Compare the manifests with the live project and show what apply would change."""
@@ -57,7 +59,7 @@ def plan(
         if path:
             check_writable(path)
     out = Output(resolve_output(output))
-    planned = compute_plan(ctx, out)
+    planned = compute_plan(ctx, out, timeout=parse_timeout(timeout, "--timeout"))
     planned.backend.close()
     result = planned.plan
     out.plan(result)

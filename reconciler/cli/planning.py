@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from reconciler.apply import Locate
+from reconciler.cli.common import deadline_after
 from reconciler.cli.context import Context
 from reconciler.diagnostics import Location, ReconcilerError
 from reconciler.engine import load_desired, plan
+from reconciler.live import locking
 from reconciler.live.base import Backend, BackendError
 from reconciler.live.factory import open_backend
 from reconciler.manifest.loader import LoadResult
@@ -15,6 +19,7 @@ from reconciler.manifest.sources import read_text
 from reconciler.manifest.yamlsafe import YamlProblem, load_documents
 from reconciler.plan.model import Change, Plan
 from reconciler.views.output import Output
+from reconciler.workers import DeadlineExceeded, call_with_deadline
 
 
 @dataclass
@@ -73,28 +78,86 @@ def _param_path(param: str | None) -> tuple[str, ...]:
     return tuple(param.split("."))
 
 
-def compute_plan(ctx: Context, out: Output, *, writable: bool = False) -> Planned:
+def compute_plan(
+    ctx: Context, out: Output, *, writable: bool = False, timeout: float | None = None
+) -> Planned:
     """Print the header, then load, read and plan; every failure exits 1 before any write.
 
     ``writable`` opens the project for the writes that follow (apply)."""
+    deadline = deadline_after(timeout)
+    loaded = load_checked(ctx, out)
+    backend = open_backend(ctx.endpoint, writable=writable)
+    try:
+        result = plan_live(ctx, loaded, backend, out, timeout=timeout, deadline=deadline)
+    except BaseException:
+        backend.close()
+        raise
+    return Planned(result, backend, locator(loaded))
+
+
+def load_checked(ctx: Context, out: Output) -> LoadResult:
+    """Print the header, then load and check the manifests (nothing is read or written when
+    they are invalid)."""
     out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
     loaded = load_desired(ctx.settings)
     if not loaded.ok:
         out.diagnostics(loaded.diagnostics)
         raise ReconcilerError("the manifests are invalid; nothing was read or written")
-    backend = open_backend(ctx.endpoint, writable=writable)
+    return loaded
+
+
+def plan_live(
+    ctx: Context,
+    loaded: LoadResult,
+    backend: Backend,
+    out: Output,
+    *,
+    timeout: float | None,
+    deadline: float | None,
+) -> Plan:
+    """Read the live project (within ``deadline``) and plan; errors exit 1, nothing written."""
     try:
-        result = plan(ctx.settings, loaded, backend)
+        result = call_with_deadline(lambda: plan(ctx.settings, loaded, backend), deadline)
     except BackendError as err:
-        backend.close()
         raise ReconcilerError(err.message) from None
+    except DeadlineExceeded:
+        raise timed_out(timeout, f"reading the project at {backend.target}") from None
     if not result.ok:
         out.diagnostics(result.diagnostics)
-        backend.close()
         raise ReconcilerError("planning failed; nothing was written")
     if result.diagnostics:
         out.diagnostics(result.diagnostics)
-    return Planned(result, backend, locator(loaded))
+    return result
+
+
+def timed_out(timeout: float | None, doing: str) -> ReconcilerError:
+    """The error of a command whose ``--timeout`` passed."""
+    return ReconcilerError(
+        f"timed out after {duration_text(timeout)} {doing} (--timeout); nothing was written",
+        hint="the service may be slow or hung: retry later, or raise --timeout",
+    )
+
+
+def duration_text(timeout: float | None) -> str:
+    """``45s`` or ``10m00s``."""
+    value = int(timeout or 0)
+    return f"{value // 60}m{value % 60:02d}s" if value >= 60 else f"{value}s"
+
+
+@contextmanager
+def stack_lock(backend: Backend, stack: str, wait: float) -> Iterator[locking.Lease]:
+    """Hold the stack's apply lock where the target can hold one (the embedded project, the
+    emulator); another apply holding it is one clear error."""
+    try:
+        with locking.hold(backend, stack, wait=wait) as lease:
+            yield lease
+    except locking.LockHeld as held:
+        raise ReconcilerError(
+            str(held) + ("" if wait <= 0 else f"; gave up after waiting {duration_text(wait)}"),
+            hint="wait for it to finish, or pass --lock-timeout 5m to wait for the lock",
+        ) from None
+    except BackendError as err:
+        raise ReconcilerError(err.message) from None
 
 
 def refuse_held_back(plan: Plan) -> None:

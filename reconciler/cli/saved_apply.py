@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 from reconciler.cli.context import PruneArgs, TargetArgs, build
+from reconciler.cli.planning import stack_lock, timed_out
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live import endpoint as endpoints
 from reconciler.live.base import Backend, BackendError
@@ -11,6 +14,7 @@ from reconciler.manifest.loader import digest_of
 from reconciler.plan import saved
 from reconciler.plan.model import Plan
 from reconciler.views.output import Output
+from reconciler.workers import DeadlineExceeded, call_with_deadline
 
 
 def refuse_options(target: TargetArgs, pruning: PruneArgs, approved_plan: str | None) -> None:
@@ -34,9 +38,19 @@ def refuse_options(target: TargetArgs, pruning: PruneArgs, approved_plan: str | 
         )
 
 
-def load(path: str, target: TargetArgs, out: Output) -> tuple[Plan, Backend]:
-    """Read, check and open the target of a saved plan; refuse (changing nothing) when it is
-    not a plan, was edited, is for another target, or is stale."""
+def load(
+    path: str,
+    target: TargetArgs,
+    out: Output,
+    held: ExitStack,
+    *,
+    wait: float,
+    limit: float | None,
+    deadline: float | None,
+) -> tuple[Plan, Backend]:
+    """Read, check and open the target of a saved plan, and take the stack's lock (both
+    released by ``held``); refuse (changing nothing) when it is not a plan, was edited, is for
+    another target, or is stale."""
     try:
         with open(path, encoding="utf-8") as handle:
             saved_plan = saved.load(handle.read(), path)
@@ -53,13 +67,16 @@ def load(path: str, target: TargetArgs, out: Output) -> tuple[Plan, Backend]:
     out.header(endpoint.display, endpoint.origin, plan.stack)
     _check_manifests(saved_plan)
     backend = open_backend(endpoint, writable=True)
+    held.callback(backend.close)
+    held.enter_context(stack_lock(backend, plan.stack, wait))
     try:
-        stale = saved.stale_changes(plan, backend.list_routines())
+        live = call_with_deadline(backend.list_routines, deadline)
     except BackendError as err:
-        backend.close()
         raise ReconcilerError(err.message) from None
+    except DeadlineExceeded:
+        raise timed_out(limit, f"reading the project at {backend.target}") from None
+    stale = saved.stale_changes(plan, live)
     if stale:
-        backend.close()
         raise ReconcilerError(
             f"refusing to apply: the plan is stale: {', '.join(stale)} changed in the project "
             "since the plan was made; nothing was changed",

@@ -2,7 +2,9 @@
 
 ``GET /_emulator/health``, ``GET /_emulator/counters``, ``POST /_emulator/counters/reset``,
 ``GET``/``PUT /_emulator/faults``, ``GET``/``PUT /_emulator/clock`` (``{"speed": X}``) and
-``POST /_emulator/clock/advance`` (``{"seconds": N}`` -> ``{"now", "fired"}``).
+``POST /_emulator/clock/advance`` (``{"seconds": N}`` -> ``{"now", "fired"}``), and the stack
+locks of applies (``POST /_emulator/locks/acquire|renew|release`` with ``{"project", "stack",
+"holder": {token, pid, host, since}}``; acquire answers 409 with the live holder when taken).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Final
 from reconciler.emulator.faults import FaultConfig
 from reconciler.emulator.protocol import HttpError, Reply, method_not_allowed, parse_json
 from reconciler.emulator.state import EmulatorState
+from reconciler.live.locking import LockHeld, LockHolder
 
 PREFIX: Final = "/_emulator"
 Handler = Callable[[EmulatorState, dict[str, Any]], Reply]
@@ -105,6 +108,41 @@ def _advance(state: EmulatorState, body: dict[str, Any]) -> Reply:
     return Reply(200, {"now": now, "fired": fired})
 
 
+def _lock_args(body: dict[str, Any]) -> tuple[str, str, LockHolder]:
+    project, stack = body.get("project"), body.get("stack")
+    if not isinstance(project, str) or not isinstance(stack, str):
+        raise HttpError(400, "invalid_value", "project and stack must be strings")
+    try:
+        return project, stack, LockHolder.from_json(body.get("holder"))
+    except ValueError as err:
+        raise HttpError(400, "invalid_value", str(err), param="holder") from None
+
+
+def _acquire_lock(state: EmulatorState, body: dict[str, Any]) -> Reply:
+    project, stack, holder = _lock_args(body)
+    try:
+        state.store.acquire_lock(project, stack, holder)
+    except LockHeld as held:
+        return Reply(
+            409,
+            {
+                "error": {"code": "locked", "message": str(held), "type": "conflict"},
+                "holder": held.holder.to_json(),
+            },
+        )
+    return Reply(200, {"held": True})
+
+
+def _renew_lock(state: EmulatorState, body: dict[str, Any]) -> Reply:
+    state.store.renew_lock(*_lock_args(body))
+    return Reply(200, {"held": True})
+
+
+def _release_lock(state: EmulatorState, body: dict[str, Any]) -> Reply:
+    state.store.release_lock(*_lock_args(body))
+    return Reply(200, {"held": False})
+
+
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise HttpError(400, "invalid_value", f"{name} must be a number", param=name)
@@ -118,4 +156,7 @@ _ROUTES: Final[dict[str, dict[str, Handler]]] = {
     "/faults": {"GET": _get_faults, "PUT": _put_faults},
     "/clock": {"GET": _get_clock, "PUT": _put_clock},
     "/clock/advance": {"POST": _advance},
+    "/locks/acquire": {"POST": _acquire_lock},
+    "/locks/renew": {"POST": _renew_lock},
+    "/locks/release": {"POST": _release_lock},
 }

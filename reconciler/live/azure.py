@@ -1,47 +1,45 @@
 """The ``azure`` backend: a Foundry project through ``azure-ai-projects`` (client.beta.routines).
 
 This is the only module that imports the SDK.  Reads follow ``next_link`` pages of the largest
-size the service allows; writes get long timeouts (creating a routine on a cold project can take
-minutes); retries are azure-core's RetryPolicy (408, 429, 5xx, honouring Retry-After), never a
-hand-written loop.  ``dispatch`` is never retried (it is not idempotent); ``enable``/``disable``
-are, as they are idempotent.  Every SDK error becomes a ``BackendError`` with one clear line.
+size the service allows, and stop with a clear error when the service repeats a cursor or sends
+a page with nothing new (a paging loop).  Writes get long timeouts (creating a routine on a cold
+project can take minutes).  Retries are azure-core's RetryPolicy (408, 429, 5xx, dropped
+connections; honouring Retry-After), never a hand-written loop, and the configured total applies
+to every kind of retry.  ``dispatch`` is never retried (it is not idempotent); ``enable`` and
+``disable`` are, as they are idempotent.  Every failure becomes a ``BackendError`` with one clear
+line (``azure_errors``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
 from azure.ai.projects import AIProjectClient
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
 from azure.core.pipeline.policies import RetryPolicy
 
 from reconciler.contract.limits import LIST_PAGE_MAX
-from reconciler.live import credentials
-from reconciler.live.base import BackendError, ErrorKind, WireRoutine
+from reconciler.live import calls, credentials, emulator_lock, wiretap
+from reconciler.live.azure_errors import BadResponse, translate
+from reconciler.live.base import BackendError, WireRoutine
 from reconciler.live.endpoint import is_loopback
+from reconciler.live.locking import LockHolder
 
 READ_TIMEOUT = 120
 WRITE_TIMEOUT = 600
 CONNECT_TIMEOUT = 30
 RETRY_TOTAL = 6
 RETRY_BACKOFF = 0.8
-ROLE_HINT = (
-    "the identity needs the 'Foundry User' role (formerly 'Azure AI User') or higher on the project"
-)
-READ_OPERATIONS = ("list routines", "get", "list runs")
-REGION_HINT = (
-    "check the endpoint (https://<account>.services.ai.azure.com/api/projects/"
-    "<project>), and that Routines are available in the project's region"
-)
+MAX_ROUTINES = 200_000
+_NO_RETRY: dict[str, Any] = {
+    "retry_total": 0,
+    "retry_connect": 0,
+    "retry_read": 0,
+    "retry_status": 0,
+}
 
 
 def retry_settings(environ: Mapping[str, str]) -> tuple[int, float]:
@@ -59,6 +57,19 @@ def retry_settings(environ: Mapping[str, str]) -> tuple[int, float]:
     return total, backoff
 
 
+def retry_policy(total: int, backoff: float) -> RetryPolicy[Any, Any]:
+    """azure-core's policy with ``total`` for every kind: azure-core's own per-kind limits
+    (connect, read, status: 3 each) would otherwise cap the retries whatever the total says."""
+    return RetryPolicy(
+        retry_total=total,
+        retry_connect=total,
+        retry_read=total,
+        retry_status=total,
+        retry_backoff_factor=backoff,
+        retry_backoff_max=30,
+    )
+
+
 class AzureBackend:
     """Backend over a Foundry project endpoint (or the emulator on a loopback address)."""
 
@@ -66,17 +77,14 @@ class AzureBackend:
         self.endpoint = endpoint.rstrip("/")
         env = dict(os.environ if environ is None else environ)
         retry_total, retry_backoff_factor = retry_settings(env)
-        loopback = is_loopback(urlparse(self.endpoint).hostname or "")
-        self._credential, self._mode = credentials.choose(env, loopback)
-        self._call: dict[str, Any] = {"enforce_https": False} if loopback else {}
+        self._loopback = is_loopback(urlparse(self.endpoint).hostname or "")
+        self._credential, self._mode = credentials.choose(env, self._loopback)
+        self._call: dict[str, Any] = {"enforce_https": False} if self._loopback else {}
         self._client = AIProjectClient(
             endpoint=self.endpoint,
             credential=self._credential,
-            retry_policy=RetryPolicy(
-                retry_total=retry_total,
-                retry_backoff_factor=retry_backoff_factor,
-                retry_backoff_max=30,
-            ),
+            retry_policy=retry_policy(retry_total, retry_backoff_factor),
+            custom_hook_policy=wiretap.Wiretap(),
             connection_timeout=CONNECT_TIMEOUT,
             read_timeout=READ_TIMEOUT,
         )
@@ -89,19 +97,19 @@ class AzureBackend:
 
     def list_routines(self) -> list[WireRoutine]:
         """Every routine, following next_link pages of the maximum size."""
-        try:
-            return [r.as_dict() for r in self._routines.list(limit=LIST_PAGE_MAX, **self._call)]
-        except Exception as err:
-            raise self._translate(err, None, "list routines") from None
+        with self._translated("list routines", None):
+            pages = self._routines.list(limit=LIST_PAGE_MAX, **self._call).by_page()
+            return collect_pages(pages, lambda: getattr(pages, "continuation_token", None))
 
     def get(self, name: str) -> WireRoutine | None:
         """One routine, or None when absent."""
         try:
-            return dict(self._routines.get(name, **self._call).as_dict())
-        except ResourceNotFoundError:
-            return None
-        except Exception as err:
-            raise self._translate(err, name, "get") from None
+            with self._translated("get", name):
+                return routine_dict(self._routines.get(name, **self._call))
+        except BackendError as err:
+            if err.kind == "not_found":
+                return None
+            raise
 
     def create_or_update(self, name: str, body: dict[str, Any]) -> WireRoutine:
         """Full-replace PUT with a long read timeout."""
@@ -120,143 +128,109 @@ class AzureBackend:
         extra: dict[str, Any] = {"read_timeout": WRITE_TIMEOUT}
         if operation in ("enable", "disable"):
             extra["retry_on_methods"] = frozenset({"POST", "GET", "PUT", "DELETE"})
-        try:
-            return dict(method(name, *args, **self._call, **extra).as_dict())
-        except Exception as err:
-            raise self._translate(err, name, operation) from None
+        with self._translated(operation, name):
+            return routine_dict(method(name, *args, **self._call, **extra))
 
     def delete(self, name: str) -> None:
         """DELETE (its run records stay)."""
-        try:
+        with self._translated("delete", name):
             self._routines.delete(name, read_timeout=WRITE_TIMEOUT, **self._call)
-        except Exception as err:
-            raise self._translate(err, name, "delete") from None
 
     def list_runs(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
         """Run records, newest first."""
-        try:
+        with self._translated("list runs", name):
             pages = self._routines.list_runs(
                 name, limit=min(limit or LIST_PAGE_MAX, LIST_PAGE_MAX), **self._call
             )
             runs: list[dict[str, Any]] = []
             for run in pages:
-                runs.append(run.as_dict())
+                runs.append(_as_dict(run, "a run record"))
                 if limit is not None and len(runs) >= limit:
                     break
             return runs
-        except Exception as err:
-            raise self._translate(err, name, "list runs") from None
 
     def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """Queue one run; never retried (a retry could run the agent twice)."""
-        try:
-            result = self._routines.dispatch(name, payload=payload, retry_total=0, **self._call)
-            return dict(result.as_dict())
-        except Exception as err:
-            raise self._translate(err, name, "dispatch") from None
+        with self._translated("dispatch", name):
+            options = {**_NO_RETRY, **self._call}
+            result = self._routines.dispatch(name, payload=payload, **options)
+            return _as_dict(result, "a dispatch acknowledgement")
+
+    def acquire_lock(self, stack: str, holder: LockHolder) -> bool:
+        """The emulator's stack lock on a loopback endpoint; the real service has none."""
+        if not self._loopback:
+            return False
+        return emulator_lock.acquire(self.endpoint, stack, holder)
+
+    def renew_lock(self, stack: str, holder: LockHolder) -> None:
+        """Renew the emulator's lock."""
+        emulator_lock.call(self.endpoint, "renew", stack, holder)
+
+    def release_lock(self, stack: str, holder: LockHolder) -> None:
+        """Release the emulator's lock."""
+        emulator_lock.call(self.endpoint, "release", stack, holder)
 
     def close(self) -> None:
         """Close the SDK client."""
         self._client.close()
 
-    def _translate(self, err: Exception, name: str | None, operation: str) -> BackendError:
+    @contextmanager
+    def _translated(self, operation: str, name: str | None) -> Iterator[None]:
+        """Run SDK calls with every failure as one ``BackendError`` line."""
+        calls.remember(None)
+        with calls.tally() as tally:
+            try:
+                yield
+            except Exception as err:
+                raise self._translate(err, name, operation, tally.retries) from None
+
+    def _translate(
+        self, err: Exception, name: str | None, operation: str, retries: int
+    ) -> BackendError:
         return translate(
             err,
             name=name,
             operation=operation,
             endpoint=self.endpoint,
             identity=lambda: credentials.describe(self._credential, self._mode),
+            retries=retries,
         )
 
 
-def translate(
-    err: Exception, *, name: str | None, operation: str, endpoint: str, identity: Any
-) -> BackendError:
-    """One clear line for an SDK or credential error."""
-    words = operation.replace("_", " ")
-    what = f"{words} '{name}'" if name else words
-    if isinstance(err, ClientAuthenticationError) and getattr(err, "status_code", None) is None:
-        return BackendError(
-            f"could not get a token for {endpoint}: {_first_line(err).rstrip('.')}; sign in "
-            "with 'az login', or configure workload identity (AZURE_CLIENT_ID, "
-            "AZURE_TENANT_ID and a federated token, as azure/login sets up)",
-            kind="auth",
-        )
-    if isinstance(err, ServiceRequestError):
-        return BackendError(
-            f"cannot reach {endpoint} ({what}): {_first_line(err)}", kind="unreachable"
-        )
-    if isinstance(err, ServiceResponseError):
-        return BackendError(
-            f"the connection to {endpoint} dropped during {what}: it may or may "
-            "not have taken effect; run plan again to see",
-            kind="unreachable",
-        )
-    if isinstance(err, HttpResponseError):
-        return _from_status(err, what, name, endpoint, identity)
-    if isinstance(err, BackendError):
-        return err
-    return BackendError(f"{what} failed: {type(err).__name__}: {_first_line(err)}")
+def collect_pages(pages: Iterator[Any], cursor: Callable[[], str | None]) -> list[WireRoutine]:
+    """All routines of a paged list; a repeated cursor, a page that adds nothing new while
+    promising more, or more than ``MAX_ROUTINES`` stop with ``BadResponse`` (a paging loop)."""
+    found: dict[str, WireRoutine] = {}
+    cursors: set[str] = set()
+    for page in pages:
+        before = len(found)
+        for item in page:
+            routine = routine_dict(item)
+            found.setdefault(str(routine["name"]), routine)
+        following = cursor()
+        if following is None:
+            break
+        if following in cursors:
+            raise BadResponse("the service repeated a next_link cursor (a paging loop)")
+        if len(found) == before:
+            raise BadResponse("a page with a next_link added no new routines (a paging loop)")
+        if len(found) > MAX_ROUTINES:
+            raise BadResponse(f"more than {MAX_ROUTINES} routines: stopping (a paging loop?)")
+        cursors.add(following)
+    return list(found.values())
 
 
-def _from_status(
-    err: HttpResponseError, what: str, name: str | None, endpoint: str, identity: Any
-) -> BackendError:
-    status = err.status_code or 0
-    code, message, param = _service_error(err)
-    if status == 401:
-        return BackendError(
-            f"401 Unauthorized for {what} at {endpoint}: the service did not accept the "
-            f"credential ({identity()}); check the tenant and the sign-in, and {ROLE_HINT}",
-            kind="auth",
-            status=401,
-            code=code,
-        )
-    if status == 403:
-        return BackendError(
-            f"403 Forbidden for {what} at {endpoint}: the identity ({identity()}) lacks access; "
-            f"{ROLE_HINT}",
-            kind="forbidden",
-            status=403,
-            code=code,
-        )
-    if status == 404:
-        if name is None:
-            return BackendError(
-                f"404 Not Found for {endpoint}/routines: {REGION_HINT}",
-                kind="config",
-                status=404,
-                code=code,
-            )
-        return BackendError(f"routine '{name}' not found", kind="not_found", status=404, code=code)
-    if status == 429:
-        return BackendError(
-            f"{what} was throttled (429) and retries ran out: try again later"
-            + ("" if what.startswith(READ_OPERATIONS) else ", or lower apply's --concurrency"),
-            kind="throttled",
-            status=429,
-            code=code,
-        )
-    where = f" at {param}" if param else ""
-    kind: ErrorKind = "invalid" if status == 400 else ("conflict" if status == 409 else "server")
-    return BackendError(
-        f"{status} {code or 'error'}{where} for {what}: {message}",
-        kind=kind,
-        status=status,
-        code=code,
-        param=param,
-    )
+def routine_dict(item: Any) -> WireRoutine:
+    """A routine model as a wire dict; ``BadResponse`` when it is not a routine object."""
+    data = _as_dict(item, "a routine object")
+    if not isinstance(data.get("name"), str):
+        raise BadResponse("expected a routine object with a name")
+    return data
 
 
-def _service_error(err: HttpResponseError) -> tuple[str | None, str, str | None]:
-    """(code, message, param) from the SDK's ApiErrorResponse model, else azure-core's parse."""
-    detail = getattr(getattr(err, "model", None), "error", None) or getattr(err, "error", None)
-    code = getattr(detail, "code", None)
-    message = getattr(detail, "message", None) or err.reason or _first_line(err)
-    param = getattr(detail, "param", None)
-    return code, str(message), param
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+def _as_dict(item: Any, what: str) -> dict[str, Any]:
+    as_dict = getattr(item, "as_dict", None)
+    data = as_dict() if callable(as_dict) else item
+    if not isinstance(data, dict):
+        raise BadResponse(f"expected {what}, got {type(data).__name__} {str(data)[:40]!r}")
+    return dict(data)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
+from reconciler.live.locking import LockHolder
+
 WireRoutine = dict[str, Any]
 ErrorKind = Literal[
     "not_found",
@@ -35,6 +37,7 @@ class BackendError(Exception):
         status: int | None = None,
         code: str | None = None,
         param: str | None = None,
+        maybe_applied: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -42,6 +45,10 @@ class BackendError(Exception):
         self.status = status
         self.code = code
         self.param = param
+        self.maybe_applied = maybe_applied
+        """True when the request may have reached the service and taken effect (a dropped
+        connection after sending, a timeout, a 5xx/429 after retries, a bad response body):
+        apply then reads the routine back instead of reporting a failure blindly."""
 
 
 class Backend(Protocol):
@@ -82,6 +89,19 @@ class Backend(Protocol):
 
     def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """Queue one manual run (never retried blindly: it is not idempotent)."""
+        ...
+
+    def acquire_lock(self, stack: str, holder: LockHolder) -> bool:
+        """Take the stack's apply lock (raises ``LockHeld``); False when the target cannot
+        hold locks (the real service)."""
+        ...
+
+    def renew_lock(self, stack: str, holder: LockHolder) -> None:
+        """Refresh a held lock's heartbeat."""
+        ...
+
+    def release_lock(self, stack: str, holder: LockHolder) -> None:
+        """Release a held lock."""
         ...
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from reconciler.contract import limits
 from reconciler.live.base import BackendError, ErrorKind, WireRoutine
+from reconciler.live.locking import LockHolder
 from reconciler.live.store import RoutineStore, ServiceError, StoreError
 
 __all__ = ["PROJECT", "LocalBackend"]
@@ -124,6 +125,22 @@ class LocalBackend:
         with _translated():
             return self._store.dispatch(PROJECT, name, payload)
 
+    def acquire_lock(self, stack: str, holder: LockHolder) -> bool:
+        """Take the stack's lock in the SQLite file (raises ``LockHeld``)."""
+        with _translated():
+            self._store.acquire_lock(PROJECT, stack, holder)
+        return True
+
+    def renew_lock(self, stack: str, holder: LockHolder) -> None:
+        """Refresh the lock's heartbeat."""
+        with _translated():
+            self._store.renew_lock(PROJECT, stack, holder)
+
+    def release_lock(self, stack: str, holder: LockHolder) -> None:
+        """Release the lock."""
+        with _translated():
+            self._store.release_lock(PROJECT, stack, holder)
+
     def close(self) -> None:
         """Close the SQLite connections."""
         self._store.close()
@@ -157,6 +174,17 @@ class MissingLocalProject:
         )
 
     create_or_update = enable = disable = delete = dispatch = _refuse
+
+    def acquire_lock(self, stack: str, holder: LockHolder) -> bool:
+        """Nothing to lock (nothing is written)."""
+        del stack, holder
+        return False
+
+    def renew_lock(self, stack: str, holder: LockHolder) -> None:
+        """Nothing to renew."""
+
+    def release_lock(self, stack: str, holder: LockHolder) -> None:
+        """Nothing to release."""
 
     def list_runs(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
         """No runs."""

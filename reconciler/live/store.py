@@ -47,6 +47,8 @@ from reconciler.contract.rules import check_name, check_routine
 from reconciler.contract.schema_errors import problems
 from reconciler.contract.timer import resolve_at
 from reconciler.contract.zones import resolve_zone
+from reconciler.live import store_locks
+from reconciler.live.locking import LockHolder
 from reconciler.manifest.schema import validator_for
 
 __all__ = [
@@ -652,6 +654,23 @@ class RoutineStore:
                 conn.execute(_MOVE_WATERMARK, (now, _next_fire(routine.triggers, now), routine.seq))
         return written
 
+    # -- stack locks (one apply per stack at a time) --
+
+    def acquire_lock(self, project: str, stack: str, holder: LockHolder) -> None:
+        """Take ``stack``'s lock; raises ``LockHeld`` while another live apply holds it."""
+        with self._write() as conn:
+            store_locks.acquire(conn, project, stack, holder)
+
+    def renew_lock(self, project: str, stack: str, holder: LockHolder) -> None:
+        """Refresh the heartbeat of the holder's lock."""
+        with self._write() as conn:
+            store_locks.renew(conn, project, stack, holder)
+
+    def release_lock(self, project: str, stack: str, holder: LockHolder) -> None:
+        """Release the holder's lock."""
+        with self._write() as conn:
+            store_locks.release(conn, project, stack, holder)
+
     # -- lifecycle --
 
     def close(self) -> None:
@@ -857,6 +876,7 @@ class RoutineStore:
             _check_schema(self.path, conn)
             if not self.read_only:
                 _use_wal(conn)
+                conn.execute(store_locks.CREATE)
 
 
 def _open(target: str, *, uri: bool) -> sqlite3.Connection:

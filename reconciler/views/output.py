@@ -34,6 +34,21 @@ def apply_markdown(result: ApplyResult, closing: str) -> str:
     return "\n".join([*rows, "", f"**{closing}**", ""])
 
 
+def _timing(item: ChangeResult) -> str:
+    """`` (2 retries, 3.1s)`` (nothing for a change that was not started)."""
+    if item.status == "skipped":
+        return ""
+    retries = (
+        f"{item.retries} {'retry' if item.retries == 1 else 'retries'}, " if item.retries else ""
+    )
+    return f" ({retries}{item.seconds:.1f}s)"
+
+
+def _conflicts(result: ApplyResult) -> str:
+    count = result.count("conflict")
+    return f"{count} conflict{'' if count == 1 else 's'}, " if count else ""
+
+
 def _console(stream: Any) -> Console:
     """A console that styles only a terminal, and nothing at all under ``NO_COLOR``."""
     plain = bool(os.environ.get("NO_COLOR"))
@@ -96,19 +111,20 @@ class Output:
 
     def progress(self, item: ChangeResult) -> None:
         """One apply result as it completes (a failure also as a GitHub annotation)."""
-        style = {"ok": "green", "failed": "red", "skipped": "yellow"}[item.status]
+        style = {"ok": "green", "failed": "red", "conflict": "red", "skipped": "yellow"}
         note = f": {item.message}" if item.message else ""
         found = item.where if item.status == "failed" else None
         where = f" [{found.render()}]" if found else ""
         self.human.print(
             Text(
                 f"  {item.status:<7} {item.action.value:<8} {item.name}"
-                f"{'' if item.status == 'skipped' else f' ({item.seconds:.1f}s)'}{note}{where}",
-                style=style,
+                f"{_timing(item)}{note}{where}",
+                style=style[item.status],
             )
         )
-        if self.fmt == "github" and item.status == "failed":
-            message = f"{item.action.value} {item.name} failed: {item.message}"
+        if self.fmt == "github" and item.status in ("failed", "conflict"):
+            verb = "failed" if item.status == "failed" else "conflicts"
+            message = f"{item.action.value} {item.name} {verb}: {item.message}"
             located = (
                 Diagnostic("error", message, found.file, found.line, found.col)
                 if found
@@ -126,6 +142,8 @@ class Output:
         updated = done["update"] + done["enable"] + done["disable"]
         if result.interrupted:
             state = "interrupted"
+        elif result.timed_out:
+            state = "timed out"
         elif result.ok and not held_back:
             state = "complete"
         else:
@@ -133,7 +151,7 @@ class Output:
         line = (
             f"Apply {state}: {done['create']} created, {updated} updated, "
             f"{done['replace']} replaced, {done['delete']} deleted, {result.count('failed')} "
-            f"failed, {result.count('skipped')} skipped"
+            f"failed, {_conflicts(result)}{result.count('skipped')} skipped"
             + (f", {held_back} deletes held back." if held_back else ".")
         )
         self.human.print(Text(line, style="bold" if state == "complete" else "bold red"))
