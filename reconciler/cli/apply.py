@@ -112,10 +112,14 @@ def apply(
     """Apply the manifests (re-plans, then asks), or a saved plan: 'apply PLANFILE'.
 
     Without a terminal, apply needs --auto-approve or a saved plan. Deletes run last, and only
-    when pruning (--prune, or the configured prune policy for the configured manifests). Exit
-    code 0 when every change succeeded, 1 otherwise (also when the mass-delete guard held
-    deletes back). Ctrl-C or SIGTERM starts nothing new, waits for the changes in flight and
-    exits 130; a second one stops waiting.
+    when pruning (--prune, or the configured prune policy for the configured manifests).
+    Immediately before each write the routine is read again: a routine changed since the plan
+    is a conflict and is not written; a write whose outcome is unknown is read back. One apply
+    per stack holds a lock on the embedded project and the emulator (--lock-timeout waits for
+    it). Exit code 0 when every change succeeded, 1 otherwise (also on a conflict, when the
+    --timeout passed, or when the mass-delete guard held deletes back). Ctrl-C or SIGTERM
+    starts nothing new, waits for the changes in flight and exits 130; a second one stops
+    waiting.
     """
     out = Output(resolve_output(output))
     limit = parse_timeout(timeout, "--timeout")

@@ -31,7 +31,7 @@ from reconciler.live.locking import LockHolder
 READ_TIMEOUT = 120
 WRITE_TIMEOUT = 600
 CONNECT_TIMEOUT = 30
-RETRY_TOTAL = 6
+RETRY_TOTAL = 10
 RETRY_BACKOFF = 0.8
 MAX_ROUTINES = 200_000
 _NO_RETRY: dict[str, Any] = {
@@ -43,7 +43,8 @@ _NO_RETRY: dict[str, Any] = {
 
 
 def retry_settings(environ: Mapping[str, str]) -> tuple[int, float]:
-    """``RECONCILER_RETRY_TOTAL`` (default 6) and ``RECONCILER_RETRY_BACKOFF`` (seconds, 0.8)."""
+    """``RECONCILER_RETRY_TOTAL`` (default 10, azure-core's own default) and
+    ``RECONCILER_RETRY_BACKOFF`` (seconds, default 0.8)."""
     try:
         total = int(environ.get("RECONCILER_RETRY_TOTAL", RETRY_TOTAL))
         backoff = float(environ.get("RECONCILER_RETRY_BACKOFF", RETRY_BACKOFF))
