@@ -40,7 +40,9 @@ def test_a_stop_request_starts_nothing_new_and_reports_each_change_once(tmp_path
         if item.status == "ok":
             stop.set()
 
-    result = apply_plan(_plan(12, ["old"], backend), backend, concurrency=2, on_result=first_done, stop=stop)
+    result = apply_plan(
+        _plan(12, ["old"], backend), backend, concurrency=2, on_result=first_done, stop=stop
+    )
     names = [r.name for r in result.results]
     assert result.interrupted and not result.ok
     assert sorted(names) == sorted({*names}) and len(names) == 13

@@ -9,12 +9,13 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType
+from typing import Any, get_args
 
 import click
 
 from reconciler.diagnostics import ReconcilerError
 from reconciler.emulator.clock import EmulatedClock
-from reconciler.emulator.faults import FaultConfig
+from reconciler.emulator.faults import BadBody, DropMode, FaultConfig, ListMode
 from reconciler.emulator.server import Emulator
 from reconciler.live.endpoint import is_loopback
 from reconciler.live.store import StoreError
@@ -58,9 +59,50 @@ _RATE = click.FloatRange(0.0, 1.0)
 @click.option(
     "--drop-mode",
     default="before",
-    type=click.Choice(["before", "after"]),
+    type=click.Choice(get_args(DropMode)),
     show_default=True,
-    help="Drop before processing, or after the write committed.",
+    help="Drop before processing, after the write committed, or either at random (seeded).",
+)
+@click.option(
+    "--rate-bad-body",
+    default=0.0,
+    type=_RATE,
+    help="Share of requests answered with a bad body (see --bad-body); not processed.",
+)
+@click.option(
+    "--bad-body",
+    default="any",
+    type=click.Choice(get_args(BadBody)),
+    show_default=True,
+    help="The bad body of --rate-bad-body: truncated JSON, an HTML page, an empty body, "
+    "JSON of the wrong shape, or any of them at random.",
+)
+@click.option(
+    "--rate-hang",
+    default=0.0,
+    type=_RATE,
+    help="Share of requests never answered (the connection stays open); not processed.",
+)
+@click.option(
+    "--rate-trickle",
+    default=0.0,
+    type=_RATE,
+    help="Share of requests whose correct answer is sent one byte per --trickle-interval.",
+)
+@click.option(
+    "--trickle-interval",
+    default=1.0,
+    type=click.FloatRange(0, 60, min_open=True),
+    show_default=True,
+    help="Seconds between the bytes of a trickled answer.",
+)
+@click.option(
+    "--list-mode",
+    default="normal",
+    type=click.Choice(get_args(ListMode)),
+    show_default=True,
+    help="Pages of GET /routines and /runs: normal, repeat_cursor (next_link repeats the "
+    "request's cursor forever) or endless (new fake routines on every page, forever).",
 )
 @click.option(
     "--retry-after",
@@ -84,33 +126,24 @@ def emulator(
     port: int,
     db: str,
     token: str | None,
-    latency_ms: float,
-    rate_429: float,
-    rate_500: float,
-    rate_503: float,
-    drop_rate: float,
-    drop_mode: str,
-    retry_after: int,
     clock_speed: float,
-    seed: int | None,
     verbose: bool,
+    **faults: Any,
 ) -> None:
     """Serve the Foundry Routines REST API locally (like Azurite for storage).
 
     The real azure-ai-projects SDK works against it: use the printed project endpoint and pass
     enforce_https=False per call (plain http on a loopback address).
+
+    To test a client's reliability, the emulator can be slow, failing or hostile: the --rate-*
+    options inject faults at random (--seed makes them reproducible; together at most 1), and
+    --list-mode breaks paging. Tests script exact faults with PUT /_emulator/faults, e.g.
+    {"script": [{"fault": "html", "status": 502, "count": 2}]}; the faults are 400, 403, 429,
+    500, 503, drop_before, drop_after, bad_json, html, empty, wrong_shape, hang and trickle
+    (reconciler/emulator/faults.py describes each).
     """
     try:
-        faults = FaultConfig(
-            latency_ms=latency_ms,
-            rate_429=rate_429,
-            rate_500=rate_500,
-            rate_503=rate_503,
-            drop_rate=drop_rate,
-            drop_mode="after" if drop_mode == "after" else "before",
-            retry_after=retry_after,
-            seed=seed,
-        )
+        config = FaultConfig(**faults)  # the fault options are named like FaultConfig's fields
     except ValueError as err:
         raise click.BadParameter(str(err)) from None
     if not is_loopback(host):
@@ -124,7 +157,7 @@ def emulator(
         host=host,
         port=port,
         token=token,
-        faults=faults,
+        faults=config,
         clock=EmulatedClock(speed=clock_speed),
         verbose=verbose,
     )

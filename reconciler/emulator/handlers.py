@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, urlencode
 
+from reconciler.contract import limits
+from reconciler.emulator.faults import ListMode
+from reconciler.emulator.hostile import endless_cursor, endless_page, fake_routines, fake_runs
 from reconciler.emulator.protocol import API_VERSION, HttpError, Reply, json_object
 from reconciler.emulator.routes import RoutineRoute
-from reconciler.live.store import RoutineStore
+from reconciler.live.store import DEFAULT_PAGE_SIZE, RoutineStore
 
 Query = Mapping[str, list[str]]
 Json = dict[str, Any]
@@ -21,7 +24,7 @@ _DISPATCH_KEYS: Final = frozenset({"payload"})
 
 @dataclass(frozen=True)
 class Request:
-    """What a routine operation needs from the HTTP request."""
+    """What a routine operation needs from the HTTP request (and the fault list mode)."""
 
     route: RoutineRoute
     query: Query
@@ -29,6 +32,7 @@ class Request:
     content_type: str | None
     base_url: str
     path: str
+    list_mode: ListMode = "normal"
 
     @property
     def name(self) -> str:
@@ -93,6 +97,11 @@ def _legacy_dispatch(_store: RoutineStore, request: Request) -> Reply:
 
 def _list(store: RoutineStore, request: Request) -> Reply:
     limit, after, order = _page_args(request, default_order="asc")
+    if request.list_mode == "endless":
+        page = endless_page(after)
+        return _page(
+            request, fake_routines(page, _size(limit)), endless_cursor(page + 1), limit, order
+        )
     items, cursor = store.list(request.route.project, limit=limit, after=after, order=order)
     return _page(request, items, cursor, limit, order)
 
@@ -100,10 +109,28 @@ def _list(store: RoutineStore, request: Request) -> Reply:
 def _list_runs(store: RoutineStore, request: Request) -> Reply:
     limit, after, order = _page_args(request, default_order="desc")
     matches = _run_filter(request.param("filter"))
+    if request.list_mode == "endless":
+        page = endless_page(after)
+        runs = fake_runs(request.name, page, _size(limit))
+        return _page(request, runs, endless_cursor(page + 1), limit, order)
     items, cursor = store.list_runs(
         request.route.project, request.name, limit=limit, after=after, order=order
     )
     return _page(request, [run for run in items if matches(run)], cursor, limit, order)
+
+
+def _size(limit: int | None) -> int:
+    """The page size of an endless page (the store's rule: 1..LIST_PAGE_MAX, default 20)."""
+    if limit is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= limit <= limits.LIST_PAGE_MAX:
+        raise HttpError(
+            400,
+            "invalid_value",
+            f"limit must be an integer from 1 to {limits.LIST_PAGE_MAX}, not {limit!r}",
+            param="limit",
+        )
+    return limit
 
 
 def _page_args(request: Request, *, default_order: str) -> tuple[int | None, str | None, str]:
@@ -123,18 +150,15 @@ def _page_args(request: Request, *, default_order: str) -> tuple[int | None, str
 def _page(
     request: Request, items: list[Json], cursor: str | None, limit: int | None, order: str
 ) -> Reply:
-    """An OpenAI-style list page whose ``next_link`` is the absolute URL of the next page."""
-    next_link = None
-    if cursor is not None:
-        params: dict[str, str] = {"api-version": API_VERSION}
-        if limit is not None:
-            params["limit"] = str(limit)
-        params["order"] = order
-        params["after"] = cursor
-        flt = request.param("filter")
-        if flt is not None:
-            params["filter"] = flt
-        next_link = f"{request.base_url}{request.path}?{urlencode(params, quote_via=quote)}"
+    """An OpenAI-style list page whose ``next_link`` is the absolute URL of the next page.
+
+    In the ``repeat_cursor`` list mode, ``next_link`` repeats the request's own cursor (on the
+    first page: the normal next cursor, or none, i.e. the first page again) and never ends.
+    """
+    repeat = request.list_mode == "repeat_cursor"
+    if repeat:
+        cursor = request.param("after") or cursor
+    next_link = _link(request, limit, order, cursor) if cursor is not None or repeat else None
     return Reply(
         200,
         {
@@ -142,10 +166,24 @@ def _page(
             "data": items,
             "first_id": _identity(items[0]) if items else None,
             "last_id": _identity(items[-1]) if items else None,
-            "has_more": cursor is not None,
+            "has_more": next_link is not None,
             "next_link": next_link,
         },
     )
+
+
+def _link(request: Request, limit: int | None, order: str, after: str | None) -> str:
+    """The absolute URL of the page after ``after`` (None: the first page)."""
+    params: dict[str, str] = {"api-version": API_VERSION}
+    if limit is not None:
+        params["limit"] = str(limit)
+    params["order"] = order
+    if after is not None:
+        params["after"] = after
+    flt = request.param("filter")
+    if flt is not None:
+        params["filter"] = flt
+    return f"{request.base_url}{request.path}?{urlencode(params, quote_via=quote)}"
 
 
 def _identity(item: Json) -> Any:

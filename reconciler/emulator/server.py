@@ -27,10 +27,12 @@ from types import TracebackType
 from typing import Any, Final, cast
 from urllib.parse import parse_qs, urlsplit
 
+from reconciler.emulator import hostile
 from reconciler.emulator.admin import PREFIX, handle_admin
 from reconciler.emulator.clock import EmulatedClock
-from reconciler.emulator.faults import STATUS_OF, Decision, FaultConfig, FaultInjector
+from reconciler.emulator.faults import BODY_FAULTS, STATUS_OF, Decision, FaultConfig, FaultInjector
 from reconciler.emulator.handlers import Request, handle
+from reconciler.emulator.hostile import JSON_TYPE, RawAnswer
 from reconciler.emulator.protocol import (
     MAX_BODY,
     HttpError,
@@ -57,7 +59,11 @@ DISCARD_MAX: Final = 16 * MAX_BODY
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its emulator state and its open connections."""
+    """A threading HTTP server that knows its emulator state and its open connections.
+
+    ``stopping`` is set first thing in ``Emulator.stop``: injected latency, hung and trickled
+    answers end on it.
+    """
 
     daemon_threads = True
     allow_reuse_address = True
@@ -67,6 +73,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._busy = 0
         self._idle = threading.Condition()
+        self.stopping = threading.Event()
         super().__init__(address, RequestHandler)
 
     def track(self, connection: socket.socket, *, add: bool) -> None:
@@ -223,21 +230,38 @@ class RequestHandler(BaseHTTPRequestHandler):
         state.counters.request(route.key)
         decision = state.faults.decide(self.command, route.key)
         if decision.latency > 0:
-            time.sleep(decision.latency)
-        if decision.fault == "drop_before":
-            self._drop()
-            return
-        if decision.fault in STATUS_OF:
-            self._send(_fault_reply(decision))
+            self._server.stopping.wait(decision.latency)
+        if self._serve_fault(decision, route):
             return
         request = Request(
-            route, query, raw, self.headers.get("Content-Type"), self._base_url(), path
+            route,
+            query,
+            raw,
+            self.headers.get("Content-Type"),
+            self._base_url(),
+            path,
+            decision.list_mode,
         )
         reply = _guard(lambda: self._checked(request))
         if decision.fault == "drop_after":
             self._drop()
             return
-        self._send(reply)
+        self._send(reply, trickle=decision.trickle_interval if decision.fault == "trickle" else 0)
+
+    def _serve_fault(self, decision: Decision, route: RoutineRoute) -> bool:
+        """Answer a fault that replaces the request's processing; False for any other."""
+        fault = decision.fault
+        if fault == "drop_before":
+            self._drop()
+        elif fault in STATUS_OF:
+            self._send(hostile.fault_reply(decision))
+        elif fault in BODY_FAULTS:
+            self._send_raw(hostile.bad_body(fault, route.key, decision.status))
+        elif fault == "hang":
+            self._hang()
+        else:
+            return False
+        return True
 
     def _checked(self, request: Request) -> Reply:
         """The protocol checks, then the store operation."""
@@ -276,37 +300,71 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._status = 0
         _shutdown(self.connection)
 
-    def _send(self, reply: Reply, *, count: bool = True) -> None:
-        """Write ``reply`` with the headers every answer carries (admin answers are not counted)."""
-        state = self._state
+    def _hang(self) -> None:
+        """Answer nothing until the client hangs up or the emulator stops, then close."""
+        self.close_connection = True
+        self._status = -1
+        hostile.hold(self.connection, self._server.stopping)
+        _shutdown(self.connection)
+
+    def _send(self, reply: Reply, *, count: bool = True, trickle: float = 0) -> None:
+        """Write ``reply`` as JSON; 429/503 answers always carry ``Retry-After``."""
         data = b"" if reply.body is None else json.dumps(reply.body).encode("utf-8")
-        self._status = reply.status
+        headers = dict(reply.headers)
+        if reply.status in (429, 503):
+            headers.setdefault("Retry-After", str(self._state.faults.config.retry_after))
+        answer = RawAnswer(reply.status, JSON_TYPE if data else None, data, headers)
+        self._send_raw(answer, count=count, trickle=trickle)
+
+    def _send_raw(self, answer: RawAnswer, *, count: bool = True, trickle: float = 0) -> None:
+        """Write ``answer`` with the headers every answer carries (admin answers are not counted).
+
+        With ``trickle`` > 0 the whole response goes out one byte every ``trickle`` seconds.
+        """
+        self._status = answer.status
         if count:  # before the client can see the answer and read the counters
-            state.counters.status(reply.status)
-        self.send_response(reply.status)
+            self._state.counters.status(answer.status)
+        if trickle <= 0:
+            self._write(answer)
+            return
+        real, buffer = self.wfile, io.BytesIO()
+        self.wfile = buffer
+        try:
+            self._write(answer)
+        finally:
+            self.wfile = real
+        try:
+            done = hostile.trickle(real.write, buffer.getvalue(), trickle, self._server.stopping)
+        except OSError:
+            done = False
+        if not done:
+            self.close_connection = True
+            _shutdown(self.connection)
+
+    def _write(self, answer: RawAnswer) -> None:
+        """Status line, headers and body, to ``wfile``."""
+        self.send_response(answer.status)
         self.send_header("x-ms-request-id", self._request_id)
         headers_in = getattr(self, "headers", None)
         client_id = headers_in.get("x-ms-client-request-id") if headers_in else None
         if client_id:
             self.send_header("x-ms-client-request-id", client_id)
-        headers = dict(reply.headers)
-        if reply.status in (429, 503):
-            headers.setdefault("Retry-After", str(state.faults.config.retry_after))
-        if data:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        if reply.status not in (204, 304):
-            self.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
+        if answer.content_type:
+            self.send_header("Content-Type", answer.content_type)
+        if answer.status not in (204, 304):
+            self.send_header("Content-Length", str(len(answer.data)))
+        for key, value in answer.headers.items():
             self.send_header(key, value)
         self.end_headers()
-        if data and self.command != "HEAD":
-            self.wfile.write(data)
+        if answer.data and self.command != "HEAD":
+            self.wfile.write(answer.data)
 
     def _log(self, started: float) -> None:
         if not self._state.verbose:
             return
         elapsed = (time.perf_counter() - started) * 1000
-        status = "dropped" if self._status == 0 else str(self._status)
+        names = {0: "dropped", -1: "hung"}
+        status = names.get(self._status, str(self._status)) if self._status else str(self._status)
         path = urlsplit(self.path).path
         sys.stderr.write(f"{self.command} {path} {status} {elapsed:.1f}ms\n")
         sys.stderr.flush()
@@ -327,23 +385,6 @@ def _guard(produce: Any) -> Reply:
         return Reply(
             500, error_body(500, "internal_error", f"the emulator failed: {type(err).__name__}")
         )
-
-
-def _fault_reply(decision: Decision) -> Reply:
-    """The injected 400/403/429/500/503 answer."""
-    assert decision.fault is not None
-    status = STATUS_OF[decision.fault]
-    messages = {
-        400: ("invalid_value", "the request was refused (injected by the emulator)"),
-        403: ("forbidden", "the principal lacks the role needed on this project (injected)"),
-        429: ("too_many_requests", "rate limit exceeded (injected by the emulator)"),
-        500: ("internal_error", "internal server error (injected by the emulator)"),
-        503: ("service_unavailable", "service unavailable (injected by the emulator)"),
-    }
-    code, message = messages[status]
-    headers = {"Retry-After": str(decision.retry_after)} if status in (429, 503) else {}
-    body = error_body(status, code, decision.message or message, decision.param)
-    return Reply(status, body, headers)
 
 
 def _phrase(status: int) -> str:
@@ -450,6 +491,7 @@ class Emulator:
         server, state = self._server, self._state
         if server is None or state is None:
             return
+        server.stopping.set()
         server.shutdown()
         server.server_close()
         server.drain(DRAIN_SECONDS)
