@@ -73,6 +73,7 @@ class _Settings:
     breaker: int
     stack: str
     on_result: Callable[[ChangeResult], None] | None
+    on_start: Callable[[Change], None] | None
     locate: Locate | None
     stop: threading.Event | None
     deadline: float | None
@@ -156,6 +157,8 @@ class _Runner:
                 if self.stopping or self.expired:
                     break
                 change = pending.pop(0)
+                if self.settings.on_start is not None:
+                    self.settings.on_start(change)
                 running[pool.submit(functools.partial(self.one, change))] = change
             if not running:
                 break
@@ -199,6 +202,7 @@ def apply_plan(
     concurrency: int = DEFAULT_CONCURRENCY,
     max_consecutive_failures: int = DEFAULT_BREAKER,
     on_result: Callable[[ChangeResult], None] | None = None,
+    on_start: Callable[[Change], None] | None = None,
     locate: Locate | None = None,
     stop: threading.Event | None = None,
     deadline: float | None = None,
@@ -206,7 +210,14 @@ def apply_plan(
     """Run every pending change of ``plan``; returns a result per change. Setting ``stop``
     (from a signal handler or another thread) ends the apply early: nothing new starts."""
     settings = _Settings(
-        max(1, concurrency), max_consecutive_failures, plan.stack, on_result, locate, stop, deadline
+        concurrency=max(1, concurrency),
+        breaker=max_consecutive_failures,
+        stack=plan.stack,
+        on_result=on_result,
+        on_start=on_start,
+        locate=locate,
+        stop=stop,
+        deadline=deadline,
     )
     runner = _Runner(backend, settings)
     writes = [c for c in plan.pending if c.action is not Action.DELETE]

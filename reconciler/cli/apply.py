@@ -42,7 +42,7 @@ from reconciler.live.factory import open_backend
 from reconciler.manifest.sources import MANIFEST_SUFFIXES
 from reconciler.plan import saved
 from reconciler.plan.model import Plan
-from reconciler.views import terminal
+from reconciler.views import progress, terminal
 from reconciler.views.output import Output
 
 
@@ -151,13 +151,15 @@ def apply(
             if plan.has_changes:
                 _confirm(auto_approve or approved_plan is not None, out)
         started = now()
-        with _interrupts() as stop:
+        watch = progress.ApplyProgress(out.human, len(plan.pending), out.progress)
+        with _interrupts() as stop, progress.shown(watch):
             result = apply_plan(
                 plan,
                 backend,
                 concurrency=concurrency,
                 max_consecutive_failures=max_failures,
-                on_result=out.progress,
+                on_result=watch.on_result,
+                on_start=watch.on_start,
                 locate=locate,
                 stop=stop,
                 deadline=deadline,

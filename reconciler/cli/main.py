@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -10,6 +9,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.apply import apply
+from reconciler.cli.completion import completion
 from reconciler.cli.drift import drift
 from reconciler.cli.emulator import emulator
 from reconciler.cli.export import export_command
@@ -18,23 +18,47 @@ from reconciler.cli.render import render
 from reconciler.cli.schema import schema
 from reconciler.cli.validate import validate
 from reconciler.diagnostics import Diagnostic, ReconcilerError
-from reconciler.views import terminal
+from reconciler.views import logs, terminal
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="reconciler")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="One line per HTTP request on stderr: method, path, status, ms, retry number "
+    "(never headers, tokens or bodies). Also RECONCILER_VERBOSE=1.",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Also the Azure SDK's own logs (Authorization redacted) and tracebacks of "
+    "unexpected errors. Also RECONCILER_DEBUG=1.",
+)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """GitOps for Azure AI Foundry Routines: validate, plan, apply, prune, detect drift.
 
     Exit codes: 0 success (no changes), 1 error, 2 success with changes
     (plan --detailed-exitcode, drift), 130 interrupted.
     """
+    logs.configure(logs.level_from(verbose, debug, os.environ))
     if ctx.invoked_subcommand is None:
         terminal.emit(ctx.get_help())
 
 
-for command in (validate, plan, apply, drift, export_command, render, emulator, schema):
+for command in (
+    validate,
+    plan,
+    apply,
+    drift,
+    export_command,
+    render,
+    emulator,
+    schema,
+    completion,
+):
     cli.add_command(command)
 
 
@@ -48,16 +72,9 @@ def _fail(
     sys.exit(code)
 
 
-def _quiet_sdk_logging() -> None:
-    """azure-identity logs every credential it tried at WARNING; our error says it in one line
-    (RECONCILER_DEBUG=1 shows the SDK's own logs)."""
-    if not os.environ.get("RECONCILER_DEBUG"):
-        logging.getLogger("azure").setLevel(logging.CRITICAL)
-
-
 def main() -> None:
     """Entry point: runs the CLI and turns every failure into one line and an exit code."""
-    _quiet_sdk_logging()
+    logs.configure(logs.level_from(False, False, os.environ))
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -74,9 +91,9 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(1)
     except Exception as err:
-        if os.environ.get("RECONCILER_DEBUG"):
+        if logs.debugging():
             raise
         _fail(
             f"internal error: {type(err).__name__}: {err}",
-            "set RECONCILER_DEBUG=1 to see the traceback, and please report it",
+            "run with --debug to see the traceback, and please report it",
         )
