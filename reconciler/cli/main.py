@@ -13,6 +13,7 @@ from reconciler.cli.completion import completion
 from reconciler.cli.drift import drift
 from reconciler.cli.emulator import emulator
 from reconciler.cli.export import export_command
+from reconciler.cli.init import init
 from reconciler.cli.plan import plan
 from reconciler.cli.render import render
 from reconciler.cli.schema import schema
@@ -49,6 +50,7 @@ def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
 
 
 for command in (
+    init,
     validate,
     plan,
     apply,
@@ -76,7 +78,7 @@ def main() -> None:
     """Entry point: runs the CLI and turns every failure into one line and an exit code."""
     logs.configure(logs.level_from(False, False, os.environ))
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="reconciler", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.UsageError as err:

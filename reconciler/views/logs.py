@@ -17,8 +17,8 @@ import sys
 from collections.abc import Mapping
 
 _SECRET = re.compile(
-    r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+|((?:authorization|x-ms-token|api-key)['\"]?\s*[:=]\s*['\"]?)"
-    r"[^'\",\s}]+"
+    r"(?i)((?:authorization|x-ms-token|api-key)['\"]?\s*[:=]\s*['\"]?)[^'\",}\n]+"
+    r"|(bearer\s+)[A-Za-z0-9._~+/=-]+"
 )
 
 
