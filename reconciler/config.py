@@ -27,6 +27,7 @@ fall-back to the local project.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ from reconciler.contract.models import WireModel
 from reconciler.contract.schema_errors import problems
 from reconciler.diagnostics import Diagnostic, ReconcilerError, error
 from reconciler.manifest.interpolate import NAME_PATTERN, interpolate
-from reconciler.manifest.sources import read_text
+from reconciler.manifest.sources import file_mode, not_regular, read_text
 from reconciler.manifest.yamlsafe import Mark, YamlProblem, load_documents
 from reconciler.plan.ownership import check_stack_name
 from reconciler.pointers import dotted
@@ -148,12 +149,17 @@ def config_schema() -> dict[str, Any]:
 
 
 def find(explicit: str | None) -> str | None:
-    """``--config`` when given (it must exist), else ./reconciler.yaml when present."""
-    if explicit:
-        if not os.path.isfile(explicit):
+    """``--config`` when given (it must exist), else ./reconciler.yaml when present.  Either
+    must be a regular file (or a link to one): a FIFO or device would block reading."""
+    path = explicit or CONFIG_FILE
+    mode = file_mode(path)
+    if mode is None:
+        if explicit:
             raise ReconcilerError(f"configuration file {explicit} does not exist")
-        return explicit
-    return CONFIG_FILE if os.path.isfile(CONFIG_FILE) else None
+        return None
+    if not stat.S_ISREG(mode):
+        raise ReconcilerError(f"configuration file {path} is {not_regular(mode)}")
+    return path
 
 
 def load(path: str) -> LoadedConfig:

@@ -37,6 +37,15 @@ class Violation:
 
 
 TIMER_IN_PAST = "timer_in_past"
+EARLIEST_EPOCH, LATEST_EPOCH = -62135596800, 253402300799  # 0001-01-01 .. 9999-12-31T23:59:59Z
+_AT_TEXT_MAX = 64  # far longer than any date-time (about 35) or duration (at most 16)
+_OUT_OF_RANGE = "a timer must lie between the years 1 and 9999"
+
+
+def type_name(value: Any) -> str:
+    """A ``type`` field's value when it is text, else "" (a list or a mapping where a type name
+    belongs is the schema's to report, and must never be used as a dict key)."""
+    return value if isinstance(value, str) else ""
 
 
 def _too_long(value: Any, limit: int, path: Path) -> list[Violation]:
@@ -144,29 +153,42 @@ def _as_datetime(now: int) -> datetime:
 def check_timer(
     trigger: Mapping[str, Any], path: Path, now: int, *, current: int | None = None
 ) -> list[Violation]:
-    """A timer's ``at`` must resolve to a moment in the future when it is set.
+    """A timer's ``at`` must resolve to a moment in the future (before 10000) when it is set.
 
     Re-sending the timestamp a routine already has (``current``) is accepted even once it has
     passed: a full-replace update of a routine whose timer already fired must not fail.
     """
-    at, zone = trigger.get("at"), trigger.get("time_zone")
-    if not isinstance(at, int | str) or (zone is not None and not isinstance(zone, str)):
+    at, zone = timer_value(trigger.get("at")), trigger.get("time_zone")
+    if at is None or (zone is not None and not isinstance(zone, str)):
         return []
+    where: Path = (*path, "at")
+    found = _too_long(at, _AT_TEXT_MAX, where)
+    found += _too_long(zone, limits.TIME_ZONE_MAX, (*path, "time_zone"))
+    if found:
+        return found
     try:
-        resolved = resolve_at(at, zone, now)
-    except ValueError as err:
-        return [Violation((*path, "at"), str(err))]
-    if resolved.epoch <= now and resolved.epoch != current:
-        when = format_epoch(resolved.epoch)
-        return [
-            Violation(
-                (*path, "at"),
-                f"{when} is in the past; a timer must lie in the future (once it has fired, "
-                "remove the routine from git)",
-                code=TIMER_IN_PAST,
-            )
-        ]
+        epoch = resolve_at(at, zone, now).epoch
+    except (ValueError, OverflowError) as err:
+        return [Violation(where, str(err) if isinstance(err, ValueError) else _OUT_OF_RANGE)]
+    return [] if epoch == current else _timer_moment(epoch, where, now)
+
+
+def _timer_moment(epoch: int, where: Path, now: int) -> list[Violation]:
+    if epoch > LATEST_EPOCH:
+        return [Violation(where, f"{epoch} is later than 9999-12-31T23:59:59Z ({_OUT_OF_RANGE})")]
+    if epoch <= now:
+        when = format_epoch(epoch) if epoch >= EARLIEST_EPOCH else f"{epoch} (unix seconds)"
+        message = f"{when} is in the past; a timer must lie in the future (once it has fired, "
+        return [Violation(where, message + "remove the routine from git)", code=TIMER_IN_PAST)]
     return []
+
+
+def timer_value(at: Any) -> int | str | None:
+    """A timer's ``at`` as the rules read it: an integer or text; a whole-number float
+    (``1893456000.0``, an integer to JSON Schema) is that integer; None for anything else."""
+    if isinstance(at, float) and at.is_integer():
+        return int(at)
+    return at if isinstance(at, int | str) and not isinstance(at, bool) else None
 
 
 def check_github_issue(trigger: Mapping[str, Any], path: Path, now: int) -> list[Violation]:
@@ -217,9 +239,9 @@ def check_triggers(
         if not isinstance(trigger, Mapping):
             continue
         path: Path = ("triggers", name)
-        if trigger.get("type") == "timer":
+        if (kind := type_name(trigger.get("type"))) == "timer":
             found += check_timer(trigger, path, now, current=(current_at or {}).get(str(name)))
-        elif (rule := TRIGGER_RULES.get(str(trigger.get("type")))) is not None:
+        elif (rule := TRIGGER_RULES.get(kind)) is not None:
             found += rule(trigger, path, now)
     return found
 
@@ -249,7 +271,7 @@ _OTHER_ACTION = {
 
 def check_action_fields(action: Mapping[str, Any]) -> list[Violation]:
     """``session_id`` belongs to invocations actions, ``conversation`` to responses actions."""
-    pair = _OTHER_ACTION.get(str(action.get("type")))
+    pair = _OTHER_ACTION.get(type_name(action.get("type")))
     if pair is None or pair[0] not in action:
         return []
     field, owner = pair
@@ -268,7 +290,7 @@ def check_action(action: Any) -> list[Violation]:
     """All action rules."""
     if not isinstance(action, Mapping):
         return []
-    if action.get("type") not in _OTHER_ACTION:
+    if type_name(action.get("type")) not in _OTHER_ACTION:
         return []
     return [
         *check_agent_reference(action),

@@ -28,6 +28,9 @@ _TYPE_WORDS = {
 }
 
 
+_SHOWN_MAX = 80
+
+
 @dataclass(frozen=True)
 class SchemaProblem:
     """One schema problem; ``at_key`` means the mark should point at the mapping key."""
@@ -38,10 +41,14 @@ class SchemaProblem:
 
 
 def problems(validator: Draft202012Validator, instance: Any) -> list[SchemaProblem]:
-    """Every schema problem of ``instance``, sorted by path."""
+    """Every schema problem of ``instance``, sorted by path; of several at one path, a wrong
+    type ("must be ...") comes first, then by message, so the order never depends on hashing."""
     root = cast(dict[str, Any], validator.schema)
     found = [p for err in validator.iter_errors(instance) for p in _explain(err, root)]
-    return sorted(set(found), key=lambda p: [str(x) for x in p.path])
+    return sorted(
+        set(found),
+        key=lambda p: ([str(x) for x in p.path], not p.message.startswith("must be"), p.message),
+    )
 
 
 def _value(err: ValidationError) -> Any:
@@ -74,7 +81,7 @@ def _bad_key(err: ValidationError, path: Path) -> SchemaProblem:
     key = str(err.instance)
     schema = err.schema if isinstance(err.schema, dict) else {}
     rule = schema.get("description") or f"it must match {schema.get('pattern')!r}"
-    return SchemaProblem((*path, key), f"{key!r} is not allowed here: {rule}", True)
+    return SchemaProblem((*path, key), f"{_shown(key)} is not allowed here: {rule}", True)
 
 
 def _additional(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
@@ -88,6 +95,8 @@ def _additional(err: ValidationError, path: Path, root: dict[str, Any]) -> Itera
 
 
 def _unknown_field(key: str, allowed: list[str]) -> str:
+    if len(key) > _SHOWN_MAX:
+        return f"unknown field {_shown(key)}; allowed here: {', '.join(allowed)}"
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return f"unknown field '{key}'{hint}; allowed here: {', '.join(allowed)}"
@@ -134,17 +143,31 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the text {value!r}"
-    return f"{value!r}"
+        return f"the text {_shown(value)}"
+    return _shown(value)
+
+
+def _shown(value: Any) -> str:
+    """``repr`` of a value for a message, cut short: a message stays one readable line."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = repr(value[:_SHOWN_MAX] if isinstance(value, str) else value)
+    else:
+        text = repr(value)
+    return text if len(text) <= _SHOWN_MAX else text[:_SHOWN_MAX] + "..."
 
 
 def _choice(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
     del root
     options = _value(err) if err.validator == "enum" else [_value(err)]
     listed = ", ".join(repr(o) for o in options)
-    close = difflib.get_close_matches(str(err.instance), [str(o) for o in options], n=1)
+    given = err.instance
+    close = (
+        difflib.get_close_matches(given, [str(o) for o in options], n=1)
+        if isinstance(given, str) and len(given) <= _SHOWN_MAX
+        else []
+    )
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    yield SchemaProblem(path, f"{err.instance!r} is not one of: {listed}{hint}")
+    yield SchemaProblem(path, f"{_shown(given)} is not one of: {listed}{hint}")
 
 
 def _union(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[SchemaProblem]:
@@ -186,9 +209,10 @@ def _tagged_union(
     branches: list[dict[str, Any]],
     tags: list[str],
 ) -> Iterator[SchemaProblem]:
-    given = cast(dict[str, Any], err.instance).get("type")
+    instance = cast(dict[str, Any], err.instance)
+    given = instance.get("type")
     if given not in tags:
-        yield _bad_tag(path, given, tags)
+        yield _bad_tag(path, given, tags, present="type" in instance)
         return
     branch = branches[tags.index(given)]
     fields_elsewhere = _fields_of_other_branches(branches, tags, given)
@@ -198,14 +222,20 @@ def _tagged_union(
             yield _owner_hint(problem, path, fields_elsewhere, given, own)
 
 
-def _bad_tag(path: Path, given: Any, tags: list[str]) -> SchemaProblem:
+def _bad_tag(path: Path, given: Any, tags: list[str], *, present: bool) -> SchemaProblem:
+    """A ``type`` that selects no branch: missing, not a name (a list, a mapping...), or
+    unknown."""
     listed = ", ".join(tags)
-    if given is None:
+    if not present:
         return SchemaProblem((*path, "type"), f"missing required field 'type' (one of: {listed})")
-    close = difflib.get_close_matches(str(given), tags, n=1)
+    if not isinstance(given, str):
+        return SchemaProblem(
+            (*path, "type"), f"must be a type name (one of: {listed}), not {_describe(given)}"
+        )
+    close = difflib.get_close_matches(given, tags, n=1) if len(given) <= _SHOWN_MAX else []
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return SchemaProblem(
-        (*path, "type"), f"unknown type {given!r}{hint}; expected one of: {listed}"
+        (*path, "type"), f"unknown type {_shown(given)}{hint}; expected one of: {listed}"
     )
 
 
@@ -227,6 +257,8 @@ def _owner_hint(
     if not problem.at_key or len(problem.path) != len(base) + 1:
         return problem
     name = str(problem.path[-1])
+    if len(name) > _SHOWN_MAX:
+        return problem
     if name in owners:
         return SchemaProblem(
             problem.path, f"'{name}' is only valid with type '{owners[name]}', not '{given}'", True

@@ -14,7 +14,6 @@ from typing import Any
 PathPart = str | int
 Path = tuple[PathPart, ...]
 
-_TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 ESCAPE = "$${"
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"  # a variable name; --var and reconciler.yaml use it too
 _NAME = re.compile(rf"({NAME_PATTERN})(?::-(.*))?", re.DOTALL)
@@ -41,9 +40,10 @@ def _walk(
     data: Any, variables: Mapping[str, str], path: Path, problems: list[InterpolationProblem]
 ) -> Any:
     if isinstance(data, str):
-        return _expand(
-            data, variables, lambda msg: problems.append(InterpolationProblem(path, msg))
-        )
+        seen: dict[str, None] = {}  # one problem per message and string, however often
+        result = _expand(data, variables, seen.setdefault)
+        problems.extend(InterpolationProblem(path, message) for message in seen)
+        return result
     if isinstance(data, dict):
         return {k: _walk(v, variables, (*path, k), problems) for k, v in data.items()}
     if isinstance(data, list):
@@ -52,19 +52,34 @@ def _walk(
 
 
 def _expand(text: str, variables: Mapping[str, str], report: Callable[[str], None]) -> str:
-    if "$" not in text:
+    """Replace every token, left to right: ``$${`` (a literal ``${``), ``${...}`` up to the
+    next ``}``, or an unterminated ``${``.  Linear in the text: the next ``}`` is searched for
+    once and remembered (a regular expression rescans the rest of the text at every ``${``)."""
+    if "${" not in text:
         return text
-
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == ESCAPE:
-            return "${"
-        if match.group(1) is None:
+    out: list[str] = []
+    pos, close = 0, -2  # -2: not searched yet; -1: no "}" after the last search
+    while (start := text.find("$", pos)) >= 0:
+        out.append(text[pos:start])
+        if text.startswith(ESCAPE, start):
+            out.append("${")
+            pos = start + 3
+            continue
+        if not text.startswith("${", start):
+            out.append("$")
+            pos = start + 1
+            continue
+        if close == -2 or -1 < close < start:
+            close = text.find("}", start + 2)
+        if close < 0:
             report("unterminated '${': close it with '}' or write '$${' for a literal '${'")
-            return token
-        return _lookup(match.group(1), variables, report, token)
-
-    return _TOKEN.sub(replace, text)
+            out.append("${")
+            pos = start + 2
+            continue
+        out.append(_lookup(text[start + 2 : close], variables, report, text[start : close + 1]))
+        pos = close + 1
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _lookup(

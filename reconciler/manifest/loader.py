@@ -1,9 +1,11 @@
 """Load desired state: files -> YAML documents -> checked routines, with every problem located.
 
 The steps for each document are: shape (a ``routines`` list), the deprecated-field rename,
-``${VAR}`` interpolation, JSON Schema validation, the service rules, and finally the models and
-resolved timers.  Across files, routine names must be unique.  Nothing here prints or raises for
-bad input: every problem becomes a ``Diagnostic`` that names the file, line, column and field.
+``${VAR}`` interpolation, JSON Schema validation and the service rules (``checks``, at most
+``MAX_FILE_ERRORS`` errors per file), and finally the models and resolved timers.  One YAML
+``Budget`` is shared by all files of a load (``budget``: alias bombs are bounded per file and
+per run).  Across files, routine names must be unique.  Nothing here prints or raises for bad
+input: every problem becomes a ``Diagnostic`` that names the file, line, column and field.
 """
 
 from __future__ import annotations
@@ -13,18 +15,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from reconciler.contract import limits
-from reconciler.contract.rules import TIMER_IN_PAST, Violation, check_routine
 from reconciler.contract.schema_errors import SchemaProblem
-from reconciler.contract.schema_errors import problems as schema_problems
 from reconciler.contract.timer import TimerAt, resolve_at
-from reconciler.diagnostics import Diagnostic, Location, error, has_errors, warning
+from reconciler.diagnostics import Diagnostic, Location, error, has_errors
+from reconciler.manifest.budget import Budget
+from reconciler.manifest.checks import (
+    MAX_FILE_ERRORS,
+    FileContext,
+    Scope,
+    check_document,
+    field_of,
+    has_routines_list,
+    rename_deprecated,
+    schema_problems_of,
+)
 from reconciler.manifest.interpolate import interpolate
-from reconciler.manifest.models import ManifestDocument, RoutineSpec
-from reconciler.manifest.pointers import check_pointers
-from reconciler.manifest.schema import validator_for
+from reconciler.manifest.models import ManifestTimerTrigger, RoutineSpec
 from reconciler.manifest.sources import SourceText, discover, read_text
 from reconciler.manifest.yamlsafe import Document, Mark, Path, YamlProblem, load_documents
 from reconciler.pointers import dotted as render_path
@@ -100,33 +106,12 @@ def digest_of(paths: list[str]) -> str:
     return combined_digest([FileDigest(s.path, s.sha256) for s in found if s is not None])
 
 
-class _FileContext:
-    """Turns paths inside one document into located diagnostics."""
-
-    def __init__(self, path: str, doc: Document, sink: list[Diagnostic]) -> None:
-        self.path, self.doc, self.sink = path, doc, sink
-
-    def report(
-        self, path: Path, message: str, *, key: bool = False, severity: str = "error"
-    ) -> None:
-        mark = self.doc.mark_of(path, key=key)
-        make = error if severity == "error" else warning
-        self.sink.append(
-            make(
-                message,
-                file=self.path,
-                line=mark.line,
-                col=mark.col,
-                field=render_path(path) or None,
-            )
-        )
-
-
 @dataclass(frozen=True)
 class _Options:
     variables: Mapping[str, str]
     now: int
     fired_timers_ok: bool
+    budget: Budget = field(default_factory=Budget)  # shared by every file of one load
 
 
 def load(
@@ -166,7 +151,7 @@ def _position(item: Diagnostic) -> tuple[int, int]:
 
 def _load_file(source: SourceText, options: _Options, result: LoadResult) -> None:
     try:
-        documents = load_documents(source.text)
+        documents = load_documents(source.text, options.budget)
     except YamlProblem as err:
         mark = err.mark or Mark(1, 1)
         result.diagnostics.append(
@@ -175,7 +160,7 @@ def _load_file(source: SourceText, options: _Options, result: LoadResult) -> Non
                 file=source.path,
                 line=mark.line,
                 col=mark.col,
-                field=render_path(err.path) or None,
+                field=field_of(err.path),
             )
         )
         return
@@ -188,149 +173,73 @@ def _load_file(source: SourceText, options: _Options, result: LoadResult) -> Non
                 col=1,
             )
         )
+    first = len(result.diagnostics)
     for doc in documents:
-        _load_document(source.path, doc, options, result)
+        errors = sum(1 for d in result.diagnostics[first:] if d.severity == "error")
+        _load_document(source.path, doc, options, result, MAX_FILE_ERRORS - errors)
 
 
-def _load_document(path: str, doc: Document, options: _Options, result: LoadResult) -> None:
-    ctx = _FileContext(path, doc, result.diagnostics)
-    for problem in doc.problems:
-        mark = problem.mark or doc.start
-        result.diagnostics.append(
-            error(
-                problem.message,
-                file=path,
-                line=mark.line,
-                col=mark.col,
-                field=render_path(problem.path) or None,
-            )
-        )
-    if not _has_routines_list(doc, ctx):
+def _load_document(
+    path: str, doc: Document, options: _Options, result: LoadResult, allowance: int
+) -> None:
+    """Check one document (reporting at most ``allowance`` errors) and keep its valid
+    routines."""
+    ctx = FileContext(path, doc, result.diagnostics)
+    if allowance <= 0 or not _report_yaml_problems(doc, ctx, allowance):
         return
-    _rename_deprecated(doc.data["routines"], ctx)
+    if not has_routines_list(doc, ctx):
+        return
+    rename_deprecated(doc.data["routines"], ctx)
     data, missing_vars = interpolate(doc.data, options.variables)
     for missing in missing_vars:
         ctx.report(missing.path, missing.message)
     broken = {p.path[:2] for p in missing_vars} | {p.path[:2] for p in doc.problems}
-    reported = [p.path for p in doc.problems]
-    located = _check_structure_and_rules(data, options, ctx, broken, reported)
-    for index, raw in enumerate(data["routines"]):
+    reported = {p.path for p in doc.problems if p.path}
+    scope = Scope(options.now, options.fired_timers_ok, broken, reported, allowance)
+    scope.allowance -= len(doc.problems) + len(missing_vars)
+    located = {p[:2] for p in check_document(data, ctx, scope)}
+    stop = len(data["routines"]) if scope.unchecked is None else scope.unchecked
+    for index, raw in enumerate(data["routines"][:stop]):
         prefix: Path = ("routines", index)
-        if prefix in broken or any(p[: len(prefix)] == prefix for p in located):
-            continue
-        result.routines.append(_build(raw, path, doc, prefix, options.now))
+        if prefix not in broken and prefix not in located:
+            result.routines.append(_build(raw, path, doc, prefix, options.now))
 
 
-def _has_routines_list(doc: Document, ctx: _FileContext) -> bool:
-    if not isinstance(doc.data, dict):
-        ctx.report((), "a manifest document must be a mapping with a top-level 'routines:' list")
-        return False
-    if "routines" not in doc.data:
-        keys = ", ".join(repr(k) for k in doc.data) or "nothing"
-        ctx.report(
-            (),
-            f"no top-level 'routines:' key (found {keys}); a manifest lists its "
-            "routines under 'routines:'",
-        )
-        return False
-    if not isinstance(doc.data["routines"], list):
-        ctx.report(
-            ("routines",),
-            "'routines' must be a list of routines (each item starts with '- name: ...')",
-        )
-        return False
-    return True
-
-
-def _rename_deprecated(routines: list[Any], ctx: _FileContext) -> None:
-    for index, raw in enumerate(routines):
-        action = raw.get("action") if isinstance(raw, dict) else None
-        if not isinstance(action, dict) or "conversation_id" not in action:
-            continue
-        path: Path = ("routines", index, "action", "conversation_id")
-        if "conversation" in action:
-            ctx.report(
-                path, "give either conversation or its old name conversation_id, not both", key=True
+def _report_yaml_problems(doc: Document, ctx: FileContext, allowance: int) -> bool:
+    """Report the problems that did not stop reading (a duplicate key, a disallowed tag);
+    False when they use up the file's allowance of errors (then checking stops here)."""
+    for problem in doc.problems[:allowance]:
+        mark = problem.mark or doc.start
+        ctx.sink.append(
+            error(
+                problem.message,
+                file=ctx.path,
+                line=mark.line,
+                col=mark.col,
+                field=field_of(problem.path),
             )
-            continue
-        ctx.report(
-            path,
-            "conversation_id is the old name of conversation; rename it",
-            key=True,
-            severity="warning",
         )
-        action["conversation"] = action.pop("conversation_id")
-        ctx.doc.values[(*path[:-1], "conversation")] = ctx.doc.values[path]
-
-
-def _check_structure_and_rules(
-    data: dict[str, Any],
-    options: _Options,
-    ctx: _FileContext,
-    skip_rules: set[Path],
-    reported: list[Path],
-) -> set[Path]:
-    """Report every rule and schema problem; return the paths of the errors (warnings, such
-    as a fired timer during a plan, do not stop a routine from loading).
-
-    ``reported``: where YAML problems (a disallowed tag, a duplicate key) were already reported;
-    schema problems on or inside those nodes are their consequence and are left out."""
-    found: dict[Path, tuple[str, bool, str]] = {}
-    for index, raw in enumerate(data["routines"]):
-        prefix: Path = ("routines", index)
-        if not isinstance(raw, dict) or prefix in skip_rules:
-            continue
-        for violation in check_routine(
-            raw, now=options.now, description_limit=limits.MANIFEST_DESCRIPTION_MAX
-        ):
-            found[(*prefix, *violation.path)] = (
-                violation.message,
-                False,
-                _severity(violation, options),
-            )
-        for pointer in check_pointers(raw.get("reconcile"), raw):
-            found[(*prefix, *pointer.path)] = (pointer.message, False, "error")
-    for problem in _schema_problems(data):
-        if any(path and problem.path[: len(path)] == path for path in reported):
-            continue
-        found.setdefault(problem.path, (problem.message, problem.at_key, "error"))
-    ordered = sorted(found.items(), key=lambda kv: _sort_key(ctx, kv[0]))
-    for path, (message, at_key, severity) in ordered:
-        ctx.report(path, message, key=at_key, severity=severity)
-    return {path for path, (_, _, severity) in found.items() if severity == "error"}
-
-
-def _severity(violation: Violation, options: _Options) -> str:
-    if violation.code == TIMER_IN_PAST and options.fired_timers_ok:
-        return "warning"
-    return violation.severity
+    if len(doc.problems) < allowance:
+        return True
+    mark = (doc.problems[allowance:] or doc.problems)[0].mark or doc.start
+    message = f"stopped checking this file after {MAX_FILE_ERRORS} error(s)"
+    ctx.sink.append(error(message, file=ctx.path, line=mark.line, col=mark.col))
+    return False
 
 
 def _schema_problems(data: dict[str, Any]) -> list[SchemaProblem]:
-    """JSON Schema problems of one document.
-
-    The schema is generated from ``ManifestDocument``, so a document the model accepts in strict
-    mode (no coercion) is valid under the schema too; only the others go through ``jsonschema``,
-    which locates and words each problem.  That keeps the common case (valid manifests) fast.
-    """
-    try:
-        ManifestDocument.model_validate(data, strict=True)
-    except ValidationError:
-        return schema_problems(validator_for("manifest"), data)
-    return []
-
-
-def _sort_key(ctx: _FileContext, path: Path) -> tuple[int, int, str]:
-    mark = ctx.doc.mark_of(path)
-    return mark.line, mark.col, render_path(path)
+    """JSON Schema problems of one document, as the loader finds them (``checks``: the strict
+    model per routine, jsonschema only for the routines it rejects); the schema gate that
+    ``benchmarks/bench_validate.py`` times."""
+    return schema_problems_of(data)
 
 
 def _build(raw: dict[str, Any], path: str, doc: Document, prefix: Path, now: int) -> DesiredRoutine:
     spec = RoutineSpec.model_validate(raw)
     routine = DesiredRoutine(spec=spec, file=path, document=doc, prefix=prefix)
-    for trigger_name, trigger in raw["triggers"].items():
-        if trigger.get("type") == "timer":
-            routine.timers[trigger_name] = resolve_at(trigger["at"], trigger.get("time_zone"), now)
+    for trigger_name, trigger in spec.triggers.items():
+        if isinstance(trigger, ManifestTimerTrigger):  # ``at`` as the model reads it: 1.0e9 -> int
+            routine.timers[trigger_name] = resolve_at(trigger.at, trigger.time_zone, now)
     return routine
 
 

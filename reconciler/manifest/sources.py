@@ -1,9 +1,16 @@
-"""Finding manifest files and reading them as text, with every failure as a diagnostic."""
+"""Finding manifest files and reading them as text, with every failure as a diagnostic.
+
+Only regular files are read (a symbolic link to one is fine).  A FIFO, socket or device would
+block ``open`` or never end, so a folder walk skips one with a warning and a path given by name
+is an error; the check uses ``stat`` (never ``open``), and the file is then opened non-blocking
+and checked again with ``fstat`` in case it was replaced in between.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,56 +33,116 @@ class SourceText:
 def discover(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
     """Manifest files under ``paths``: files as given, directories searched recursively.
 
-    Directory walks take ``*.yaml``/``*.yml`` files, skip hidden entries and the project
-    configuration file, and never follow symbolic links to directories.  The result is sorted
-    and free of duplicates so that every run sees the files in the same order.
+    Directory walks take ``*.yaml``/``*.yml`` regular files, skip hidden entries and the project
+    configuration file (and, with a warning, anything that is not a regular file), and never
+    follow symbolic links to directories.  The result is sorted and free of duplicates so that
+    every run sees the files in the same order.
     """
     found: list[str] = []
     problems: list[Diagnostic] = []
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            inside = _walk(path)
+        mode = file_mode(raw)
+        if mode is not None and stat.S_ISDIR(mode):
+            inside = _walk(Path(raw), problems)
             if not inside:
                 problems.append(
                     warning("no manifest files (*.yaml, *.yml) in this folder", file=raw)
                 )
             found.extend(inside)
-        elif path.is_file():
-            found.append(str(path))
-        else:
+        elif mode is None:
             problems.append(error("no such file or directory", file=raw))
+        elif stat.S_ISREG(mode):
+            found.append(str(Path(raw)))
+        else:
+            problems.append(error(not_regular(mode), file=raw))
     unique = sorted(set(found), key=lambda p: (os.path.dirname(p), os.path.basename(p)))
     return unique, problems
 
 
-def _walk(root: Path) -> list[str]:
+def file_mode(path: str) -> int | None:
+    """``st_mode`` of ``path`` (following symbolic links); None when it does not exist.  A path
+    that cannot be examined counts as a file, so that reading it reports why."""
+    try:
+        return os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return None
+    except OSError:
+        return stat.S_IFREG
+
+
+def not_regular(mode: int) -> str:
+    """Why a path with ``mode`` is not read: ``not a regular file (a FIFO)``."""
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    )
+    kind = next((name for test, name in kinds if test(mode)), "not a file")
+    return f"not a regular file ({kind})"
+
+
+def _walk(root: Path, problems: list[Diagnostic]) -> list[str]:
     files: list[str] = []
     for folder, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
-            if name.startswith(".") or name in CONFIG_NAMES:
+            if name.startswith(".") or name in CONFIG_NAMES or not name.endswith(MANIFEST_SUFFIXES):
                 continue
-            if name.endswith(MANIFEST_SUFFIXES):
-                files.append(os.path.join(folder, name))
+            path = os.path.join(folder, name)
+            mode = file_mode(path)
+            if mode is None or stat.S_ISREG(mode):  # a broken link is reported when read
+                files.append(path)
+            else:
+                problems.append(warning(f"{not_regular(mode)}; skipped", file=path))
     return files
 
 
 def read_text(path: str) -> tuple[SourceText | None, Diagnostic | None]:
-    """Read one manifest: size limit, binary check and strict UTF-8, each as a diagnostic."""
+    """Read one manifest: regular files only, size limit, binary check and strict UTF-8, each
+    as a diagnostic.  Opening never blocks (``O_NONBLOCK``, then ``fstat``)."""
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            return None, error(
-                f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes "
-                "(split it into several files)",
-                file=path,
-            )
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError) as err:
+        return None, error(f"cannot read file: {_reason(err)}", file=path)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, error(not_regular(info.st_mode), file=path)
+        if info.st_size > MAX_FILE_BYTES:
+            return None, _too_big(path, info.st_size)
+        data = _read_at_most(fd, MAX_FILE_BYTES + 1)
     except OSError as err:
-        return None, error(f"cannot read file: {err.strerror or err}", file=path)
+        return None, error(f"cannot read file: {_reason(err)}", file=path)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:  # it grew after fstat
+        return None, _too_big(path, len(data))
     return _decode(path, data)
+
+
+def _reason(err: Exception) -> str:
+    return (err.strerror if isinstance(err, OSError) else None) or str(err)
+
+
+def _too_big(path: str, size: int) -> Diagnostic:
+    return error(
+        f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes (split it into several files)",
+        file=path,
+    )
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _decode(path: str, data: bytes) -> tuple[SourceText | None, Diagnostic | None]:
