@@ -15,6 +15,9 @@ Example::
       prod:
         endpoint: https://contoso.services.ai.azure.com/api/projects/prod
         prune: {enabled: true, max_deletes: 3}
+      local:
+        endpoint: local:.reconciler/local.db
+    default_environment: local        # what commands use without --env
 
 Merge rules: an environment's manifests are the shared paths plus its own; a routine declared
 twice is an error (never a silent override).  Variables: ``--var`` wins, then the environment's
@@ -108,6 +111,11 @@ class ProjectConfig(WireModel):
     prune: PruneSettings = Field(default_factory=PruneSettings)
     ignore_differences: list[str] = Field(default_factory=list)
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
+    default_environment: str | None = Field(
+        default=None,
+        description="The environment commands use when --env is not given (e.g. a local "
+        "environment for trying things out); must name one of the environments.",
+    )
 
 
 @dataclass(frozen=True)
@@ -138,11 +146,18 @@ class LoadedConfig:
         return Path(self.path).parent
 
 
+def schema_url(which: str) -> str:
+    """The published schema URL (``reconciler.manifest.editor_schema.schema_url``)."""
+    from reconciler.manifest.editor_schema import schema_url as url  # noqa: PLC0415
+
+    return url(which)
+
+
 def config_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of ``reconciler.yaml``."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "urn:reconciler:schema:config:v1",
+        "$id": schema_url("config"),
         **ProjectConfig.model_json_schema(),
         "title": "reconciler.yaml",
     }
@@ -195,6 +210,12 @@ def load(path: str) -> LoadedConfig:
     if stack_problem:
         mark = doc.mark_of(("stack",))
         found.append(error(stack_problem, file=path, **_where(mark), field="stack"))
+    default = config.default_environment
+    if default is not None and default not in config.environments:
+        names = ", ".join(sorted(config.environments)) or "none are defined"
+        mark = doc.mark_of(("default_environment",))
+        message = f"default_environment {default!r} is not one of the environments ({names})"
+        found.append(error(message, file=path, **_where(mark), field="default_environment"))
     return LoadedConfig(path, config, found)
 
 
@@ -209,8 +230,8 @@ def resolve(
     *,
     offline: bool = False,
 ) -> Resolved:
-    """Settings for ``env`` (or the shared ones when ``env`` is None); ``offline`` skips the
-    endpoint (for ``validate``, which never connects)."""
+    """Settings for ``env``, else the configured ``default_environment``, else the shared ones;
+    ``offline`` skips the endpoint (for ``validate``, which never connects)."""
     if loaded is None:
         if env:
             raise ReconcilerError(
@@ -220,6 +241,7 @@ def resolve(
         return Resolved("default", (), {}, False, None, ())
     config = loaded.config
     shared = _strings(config.variables)
+    env = env or config.default_environment
     if env is None:
         return Resolved(
             config.stack,

@@ -130,9 +130,11 @@ def test_usage_error_exits_1_not_2() -> None:
 
 
 def test_without_paths_the_configured_manifests_are_validated() -> None:
-    done = run_cli("validate")
+    done = run_cli("validate")  # the default environment, local: every example manifest
     assert done.returncode == 0, done.stdout
-    assert done.stdout.startswith("Valid: 9 routine(s)")
+    assert done.stdout.startswith("Valid: 11 routine(s)")
+    shared = run_cli("validate", "--env", "dev")
+    assert shared.stdout.startswith("Valid: 10 routine(s)"), shared.stdout
     dev = run_cli("validate", "--env", "dev")
     assert dev.returncode == 0 and dev.stdout.startswith("Valid: 10 routine(s)")
 

@@ -43,7 +43,27 @@ def test_checked_in_config_schema_matches_the_model() -> None:
 def test_this_repository_config_is_valid() -> None:
     loaded = config.load(str(REPO / "reconciler.yaml"))
     assert loaded.diagnostics == []
-    assert set(loaded.config.environments) == {"dev", "prod"}
+    assert set(loaded.config.environments) == {"dev", "prod", "local"}
+    assert loaded.config.default_environment == "local"
+
+
+def test_default_environment_is_used_without_env_and_must_exist(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text(
+        "stack: s\ndefault_environment: try\nenvironments:\n"
+        "  try: {endpoint: 'local:t.db', manifests: [extra]}\n"
+    )
+    loaded = config.load(str(tmp_path / "reconciler.yaml"))
+    assert loaded.diagnostics == []
+    resolved = config.resolve(loaded, None, {})
+    assert resolved.environment == "try" and resolved.endpoint == (
+        "local:t.db",
+        f"environment try in {tmp_path}/reconciler.yaml",
+    )
+    assert config.resolve(loaded, "try", {}).paths == resolved.paths
+    (tmp_path / "reconciler.yaml").write_text("stack: s\ndefault_environment: nope\n")
+    [problem] = config.load(str(tmp_path / "reconciler.yaml")).diagnostics
+    assert problem.line == 2 and problem.field == "default_environment"
+    assert "'nope' is not one of the environments (none are defined)" in problem.message
 
 
 def test_shared_settings_without_an_environment(tmp_path: Path) -> None:

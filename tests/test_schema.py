@@ -10,13 +10,14 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
+from reconciler.manifest.editor_schema import editor_schema, modeline
 from reconciler.manifest.schema import SCHEMA_FILE, manifest_schema, render
 from tests.conftest import REPO
 
 
 def test_checked_in_schema_matches_the_models() -> None:
     checked_in = (REPO / SCHEMA_FILE).read_text(encoding="utf-8")
-    assert checked_in == render(manifest_schema()), (
+    assert checked_in == render(editor_schema()), (
         "schemas/manifest.schema.json is stale: run 'reconciler schema > "
         "schemas/manifest.schema.json'"
     )
@@ -26,7 +27,8 @@ def test_schema_is_draft_2020_12_with_an_id_and_forbids_unknown_fields() -> None
     schema = json.loads((REPO / SCHEMA_FILE).read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"].startswith("urn:reconciler:")
+    assert schema["$id"].startswith("https://raw.githubusercontent.com/")
+    assert schema["$id"].endswith("/schemas/manifest.schema.json")
     assert schema["additionalProperties"] is False
     for name, definition in schema["$defs"].items():
         if definition.get("type") == "object" and name != "ManifestDocument":
