@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
-from reconciler.manifest.editor_schema import editor_schema, modeline
+from reconciler.manifest.editor_schema import editor_schema
 from reconciler.manifest.schema import SCHEMA_FILE, manifest_schema, render
 from tests.conftest import REPO
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -12,7 +14,10 @@ from reconciler.manifest.editor_schema import editor_schema, schema_url
 from reconciler.manifest.schema import render
 from reconciler.views import terminal
 
-SCHEMAS = {"manifest": editor_schema, "config": config_schema}
+SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    "manifest": editor_schema,
+    "config": config_schema,
+}
 
 
 @click.command()

@@ -56,9 +56,7 @@ _LENGTHS: Final[dict[str, dict[str, int]]] = {
 
 def schema_url(which: str = "manifest", version: str = __version__) -> str:
     """Where a release publishes a schema: the file at the release's tag on GitHub."""
-    return (
-        f"https://raw.githubusercontent.com/{REPOSITORY}/v{version}/schemas/{which}.schema.json"
-    )
+    return f"https://raw.githubusercontent.com/{REPOSITORY}/v{version}/schemas/{which}.schema.json"
 
 
 def modeline(which: str = "manifest") -> str:
