@@ -388,9 +388,9 @@ def _scan(schedule: CronSchedule, zone: ZoneInfo, start: datetime, days: int) ->
     for day in _local_dates(zone, start, days):
         if not schedule.matches_date(day):
             continue
-        offset = _constant_offset(day, zone)
+        offset = constant_offset(day, zone)
         if offset is not None:
-            base = _naive_epoch(day) - offset
+            base = naive_epoch(day) - offset
             if start_ts <= base + times[0] and base + times[-1] < end_ts:
                 # An ordinary day fully inside the window: its edges plus the intra-day gap.
                 count += len(times)
@@ -400,7 +400,7 @@ def _scan(schedule: CronSchedule, zone: ZoneInfo, start: datetime, days: int) ->
                 continue
             firings = [base + second for second in times]
         else:
-            firings = _resolve_day(day, times, zone)
+            firings = resolve_day(day, times, zone)
         inside = [instant for instant in firings if start_ts <= instant < end_ts]
         count += len(inside)
         events.extend(inside)
@@ -433,7 +433,7 @@ def _local_dates(zone: ZoneInfo, start: datetime, days: int) -> Iterator[date]:
         yield date.fromordinal(ordinal)
 
 
-def _naive_epoch(day: date) -> int:
+def naive_epoch(day: date) -> int:
     """Seconds from 1970-01-01 00:00 to ``day`` 00:00 on a naive (wall-clock) time line."""
     return (day.toordinal() - _EPOCH_ORDINAL) * _SECONDS_PER_DAY
 
@@ -443,7 +443,7 @@ def _offset_seconds(moment: datetime) -> int:
     return 0 if offset is None else int(offset.total_seconds())
 
 
-def _constant_offset(day: date, zone: ZoneInfo) -> int | None:
+def constant_offset(day: date, zone: ZoneInfo) -> int | None:
     """The UTC offset of local date ``day`` if it has one all day, else None.
 
     00:00 is read with ``fold=0`` (the earlier reading) and 23:59 with ``fold=1`` (the later),
@@ -455,14 +455,14 @@ def _constant_offset(day: date, zone: ZoneInfo) -> int | None:
     return offset if offset == _offset_seconds(night) else None
 
 
-def _resolve_day(day: date, times: Sequence[int], zone: ZoneInfo) -> list[int]:
+def resolve_day(day: date, times: Sequence[int], zone: ZoneInfo) -> list[int]:
     """Exact firing instants of a day with an offset change.
 
     Each local time is tried with ``fold=0`` and ``fold=1``; an instant is kept only if it
     reads back as that wall-clock time (so nonexistent times vanish and ambiguous ones fire
     twice).
     """
-    midnight = _naive_epoch(day)
+    midnight = naive_epoch(day)
     instants: set[int] = set()
     for second in times:
         hour, minute = divmod(second // 60, 60)

@@ -36,17 +36,14 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from cronsim import CronSim, CronSimError
-
 from reconciler.contract import limits
+from reconciler.contract.firing import firings, next_firing
 from reconciler.contract.rules import check_name, check_routine
 from reconciler.contract.schema_errors import problems
 from reconciler.contract.timer import resolve_at
-from reconciler.contract.zones import resolve_zone
 from reconciler.live import store_locks
 from reconciler.live.locking import LockHolder
 from reconciler.manifest.schema import validator_for
@@ -385,46 +382,18 @@ def _run_record(
 
 
 def _due_instants(routine: _Routine, now: float) -> list[int]:
-    """Fire instants of ``routine`` in ``(last_checked, now]``, at most FIRE_MAX_PER_ROUTINE."""
+    """Fire instants of ``routine`` in ``(last_checked, now]``, at most FIRE_MAX_PER_ROUTINE
+    (the one firing definition, ``contract.firing``)."""
     _, trigger = routine.trigger()
-    kind = trigger.get("type")
-    if kind == "timer":
-        at = int(trigger["at"])
-        return [at] if routine.last_checked < at <= now else []
-    if kind == "schedule":
-        return _cron_instants(trigger, routine.last_checked, now)
-    return []
+    return firings(trigger, routine.last_checked, now, limit=FIRE_MAX_PER_ROUTINE)
 
 
 def _next_fire(triggers: Mapping[str, Any], after: float) -> float | None:
     """The first firing strictly after ``after`` (None: a timer that passed, or no schedule)."""
     for trigger in triggers.values():
-        kind = trigger.get("type")
-        if kind == "timer":
-            at = int(trigger["at"])
-            return float(at) if at > after else None
-        if kind == "schedule":
-            found = _cron_instants(trigger, after, float("inf"), limit=1)
-            return float(found[0]) if found else None
+        found = next_firing(trigger, after)
+        return None if found is None else float(found)
     return None
-
-
-def _cron_instants(
-    trigger: Mapping[str, Any], after: float, until: float, limit: int = FIRE_MAX_PER_ROUTINE
-) -> list[int]:
-    """Cron firings in ``(after, until]`` (at most ``limit``), evaluated in the trigger's zone."""
-    try:
-        zone = resolve_zone(str(trigger["time_zone"]))
-        moments = CronSim(str(trigger["cron_expression"]), datetime.fromtimestamp(after, zone))
-        found: list[int] = []
-        for moment in moments:
-            instant = int(moment.timestamp())
-            if instant > until or len(found) >= limit:
-                break
-            found.append(instant)
-    except (CronSimError, ValueError, KeyError):  # stored routines passed the rules
-        return []
-    return found
 
 
 # --- SQL ---------------------------------------------------------------------------------------
