@@ -220,8 +220,8 @@ def apply_plan(
         deadline=deadline,
     )
     runner = _Runner(backend, settings)
-    writes = [c for c in plan.pending if c.action is not Action.DELETE]
-    deletes = [c for c in plan.pending if c.action is Action.DELETE]
+    writes = [c for c in plan.pending if not c.action.info.last]
+    deletes = [c for c in plan.pending if c.action.info.last]
     runner.phase(writes)
     result = runner.result
     if result.interrupted or result.timed_out:

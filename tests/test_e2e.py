@@ -238,7 +238,7 @@ def test_saved_plan_edited_by_hand_is_refused(project: Project) -> None:
     saved = project.cwd / "plan.json"
     assert cli(project, "plan", "manifests", "--out", str(saved)).returncode == 0
     doc = json.loads(saved.read_text())
-    doc["changes"][0]["body"]["enabled"] = False
+    doc["plan"]["changes"][0]["body"]["enabled"] = False
     saved.write_text(json.dumps(doc))
     done = cli(project, "apply", str(saved))
     assert done.returncode == 1

@@ -105,3 +105,23 @@ def test_the_json_documents_of_the_examples_are_unchanged(tmp_path: Path, scenar
         path.parent.mkdir(exist_ok=True)
         path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     assert document == json.loads(path.read_text()), f"{scenario} differs from {path}"
+
+
+def test_the_saved_plan_file_round_trips_every_field(tmp_path: Path) -> None:
+    from reconciler.plan import planfile, saved
+    from reconciler.plan.diff import FieldDiff
+
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    endpoint = _seed(tmp_path)
+    result = _run(
+        tmp_path, "plan", "manifests", "--prune", "--endpoint", endpoint, "--out", "p.json"
+    )
+    assert result.exit_code == 0, result.output
+    loaded = saved.load((tmp_path / "p.json").read_text(), "p.json").plan
+    assert planfile.decode(json.loads(json.dumps(planfile.encode(loaded)))) == loaded
+    change = next(c for c in loaded.changes if c.diff)
+    change.diff.append(FieldDiff(("triggers", "a.b", 0), None, 1, before_present=False))
+    again = planfile.decode(json.loads(json.dumps(planfile.encode(loaded))))
+    assert again == loaded and again.changes[0].diff is not loaded.changes[0].diff
+    assert {c.action.value for c in loaded.pending} == {"update", "enable", "delete"}
+    assert all(c.body is not None for c in loaded.pending if c.action.value == "update")

@@ -12,6 +12,26 @@ from reconciler.plan.diff import FieldDiff
 FORMAT_VERSION = "1"
 
 
+@dataclass(frozen=True)
+class ActionInfo:
+    """Everything about an action that is not planning or sending: how it is shown, counted,
+    ordered and written in JSON. A new action adds one row to ``_INFO`` (and its planning and
+    sending), nothing else."""
+
+    symbol: str
+    colour: str
+    done: str
+    """Past tense in apply's closing line: the count it adds to (``updated`` for enable)."""
+    steps: tuple[str, ...]
+    """Terraform-style list form in JSON: a replace is ``["delete", "create"]``."""
+    drift: str | None
+    """The drift group it stands for (an ``enable`` means: disabled outside git)."""
+    last: bool = False
+    """Runs after every other change succeeded (deletes)."""
+    shows: str = "diff"
+    """What a plan shows: ``after`` (every field), ``before`` (every field) or the ``diff``."""
+
+
 class Action(StrEnum):
     """What apply does to one routine."""
 
@@ -24,9 +44,40 @@ class Action(StrEnum):
     NOOP = "no-op"
 
     @property
+    def is_change(self) -> bool:
+        """False for a no-op."""
+        return self is not Action.NOOP
+
+    @property
+    def info(self) -> ActionInfo:
+        """How this action is shown, counted, ordered and written."""
+        return _INFO[self]
+
+    @property
     def steps(self) -> list[str]:
         """Terraform-style list form: a replace is ``["delete", "create"]``."""
-        return ["delete", "create"] if self is Action.REPLACE else [self.value]
+        return list(self.info.steps)
+
+    @classmethod
+    def from_steps(cls, steps: list[str]) -> Action:
+        """The action whose JSON list form is ``steps``."""
+        for action, info in _INFO.items():
+            if list(info.steps) == steps:
+                return action
+        raise ValueError(f"unknown action {steps!r}")
+
+
+_INFO: dict[Action, ActionInfo] = {
+    Action.CREATE: ActionInfo("+", "green", "created", ("create",), "missing", shows="after"),
+    Action.UPDATE: ActionInfo("~", "yellow", "updated", ("update",), "changed"),
+    Action.REPLACE: ActionInfo("!", "magenta", "replaced", ("delete", "create"), "changed"),
+    Action.ENABLE: ActionInfo(">", "cyan", "updated", ("enable",), "disabled"),
+    Action.DISABLE: ActionInfo("<", "cyan", "updated", ("disable",), "enabled"),
+    Action.DELETE: ActionInfo(
+        "-", "red", "deleted", ("delete",), "orphaned", last=True, shows="before"
+    ),
+    Action.NOOP: ActionInfo("=", "dim", "unchanged", ("no-op",), None),
+}
 
 
 @dataclass
@@ -118,4 +169,12 @@ class Plan:
         result = {a.value: 0 for a in Action}
         for change in self.changes:
             result[change.action.value] += 1
+        return result
+
+    def totals(self) -> dict[str, int]:
+        """Pending changes by what they do to the project, as the closing lines count them
+        (``updated`` includes enables and disables)."""
+        result = dict.fromkeys(dict.fromkeys(a.info.done for a in Action if a.is_change), 0)
+        for change in self.pending:
+            result[change.action.info.done] += 1
         return result

@@ -9,16 +9,14 @@ request bodies: treat it as a secret.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.plan import planfile
 from reconciler.plan.fingerprint import fingerprint
 from reconciler.plan.model import Plan
-from reconciler.plan.serialize import plan_from_json, plan_to_json
-
-KIND = "reconciler-saved-plan"
+from reconciler.plan.serialize import plan_to_json
 
 
 class SavedPlanError(ValueError):
@@ -33,23 +31,17 @@ class SavedPlan:
     paths: list[str]
 
 
-def _checksum(doc: dict[str, Any]) -> str:
-    content = {k: v for k, v in doc.items() if k != "checksum"}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
 def dump(plan: Plan, paths: list[str], created_at: int, version: str) -> str:
-    """The saved-plan file's text."""
-    doc = plan_to_json(plan)
-    doc["kind"] = KIND
-    doc["reconciler_version"] = version
-    doc["created_at"] = created_at
-    doc["manifest_paths"] = paths
-    for item, change in zip(doc["changes"], plan.changes, strict=True):
-        item["fingerprint"] = change.fingerprint
-        item["body"] = change.body
-    doc["checksum"] = _checksum(doc)
+    """The saved-plan file's text (``planfile``: every field of the plan, lossless)."""
+    doc: dict[str, Any] = {
+        "kind": planfile.KIND,
+        "file_version": planfile.VERSION,
+        "reconciler_version": version,
+        "created_at": created_at,
+        "manifest_paths": paths,
+        "plan": planfile.encode(plan),
+    }
+    doc["checksum"] = planfile.checksum(doc)
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -59,28 +51,22 @@ def load(text: str, source: str) -> SavedPlan:
         doc = json.loads(text)
     except ValueError as err:
         raise SavedPlanError(f"{source} is not a saved plan (invalid JSON: {err})") from None
-    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+    if not isinstance(doc, dict) or doc.get("kind") != planfile.KIND:
         raise SavedPlanError(f"{source} is not a saved plan (write one with plan --out FILE)")
-    if doc.get("checksum") != _checksum(doc):
+    if doc.get("checksum") != planfile.checksum(doc):
         raise SavedPlanError(
             f"{source} was modified after it was written (checksum mismatch); make a new plan"
         )
+    if doc.get("file_version") != planfile.VERSION:
+        raise SavedPlanError(
+            f"{source} was written by another reconciler version "
+            f"({doc.get('reconciler_version')}); make a new plan"
+        )
     try:
-        plan = plan_from_json(doc)
-        for item, change in zip(doc["changes"], plan.changes, strict=True):
-            change.fingerprint = str(item["fingerprint"])
-            change.body = item.get("body")
+        plan = planfile.decode(doc["plan"])
     except (KeyError, TypeError, ValueError) as err:
         raise SavedPlanError(f"{source} is not a valid saved plan ({err})") from None
     return SavedPlan(plan, [str(p) for p in doc.get("manifest_paths", [])])
-
-
-def check_scope(saved: Plan, stack: str, target: str) -> None:
-    """Refuse a plan made for another stack or endpoint."""
-    if saved.stack != stack:
-        raise SavedPlanError(f"the plan is for stack '{saved.stack}', not '{stack}'")
-    if saved.target != target:
-        raise SavedPlanError(f"the plan is for endpoint {saved.target}, not {target}")
 
 
 def stale_changes(saved: Plan, live: list[dict[str, Any]]) -> list[str]:

@@ -1,4 +1,7 @@
-"""The plan as a versioned JSON document (``plan --output json``), and back."""
+"""The public plan JSON document (``plan --output json``, ``--json-out``), versioned by
+``format_version``. It is one-way: saved plans use the lossless ``planfile``. Reading a document
+back (``plan_from_json``) serves only ``reconciler render``, which shows it again (diff paths come
+back as display strings)."""
 
 from __future__ import annotations
 
@@ -84,7 +87,7 @@ def _diff_from_json(item: dict[str, Any]) -> FieldDiff:
 def change_from_json(item: dict[str, Any]) -> Change:
     """A change read back from a plan document (bodies and fingerprints added by the caller)."""
     steps = list(item["action"])
-    action = Action.REPLACE if steps == ["delete", "create"] else Action(steps[0])
+    action = Action.from_steps(steps)
     source = item.get("source")
     return Change(
         name=str(item["name"]),

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.plan.model import FORMAT_VERSION, Action, Change, Plan
+from reconciler.plan.model import FORMAT_VERSION, Change, Plan
 from reconciler.plan.serialize import change_to_json
 from reconciler.views.plan_markdown import change_block, fit
 from reconciler.views.values import diff_values
@@ -25,14 +25,6 @@ GROUPS = (
     ("ignored", "Ignored differences (reported, not drift)"),
 )
 INFORMATION = ("ignored", "other_stacks")
-_BY_ACTION = {
-    Action.UPDATE: "changed",
-    Action.REPLACE: "changed",
-    Action.DISABLE: "enabled",
-    Action.ENABLE: "disabled",
-    Action.CREATE: "missing",
-    Action.DELETE: "orphaned",
-}
 
 
 @dataclass
@@ -61,7 +53,7 @@ def build(plan: Plan, count_unmanaged: bool = True) -> DriftReport:
     report = DriftReport(plan, {k: [] for k, _ in GROUPS}, count_unmanaged)
     for change in plan.changes:
         if change.is_change:
-            report.groups[_BY_ACTION[change.action]].append(change)
+            report.groups[change.action.info.drift or "changed"].append(change)
         if change.ignored:
             report.groups["ignored"].append(change)
     report.groups["conflicts"] = [u for u in plan.unmanaged if u.declared]

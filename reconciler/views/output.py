@@ -18,7 +18,7 @@ from rich.text import Text
 
 from reconciler.apply import ApplyResult, ChangeResult
 from reconciler.diagnostics import Diagnostic
-from reconciler.plan.model import Plan
+from reconciler.plan.model import Action, Plan
 from reconciler.plan.serialize import plan_to_json
 from reconciler.views import diagnostics as diag_view
 from reconciler.views import plan_markdown, plan_text
@@ -135,11 +135,10 @@ class Output:
     def apply_summary(self, result: ApplyResult, held_back: int = 0) -> None:
         """The closing line of apply (enables and disables count as updates, as in the plan);
         under GitHub Actions the per-change results also go to the job summary."""
-        done = dict.fromkeys(("create", "update", "replace", "enable", "disable", "delete"), 0)
+        done = dict.fromkeys(dict.fromkeys(a.info.done for a in Action if a.is_change), 0)
         for item in result.results:
             if item.status == "ok":
-                done[item.action.value] += 1
-        updated = done["update"] + done["enable"] + done["disable"]
+                done[item.action.info.done] += 1
         if result.interrupted:
             state = "interrupted"
         elif result.timed_out:
@@ -149,8 +148,8 @@ class Output:
         else:
             state = "finished with errors" if not result.ok else "finished"
         line = (
-            f"Apply {state}: {done['create']} created, {updated} updated, "
-            f"{done['replace']} replaced, {done['delete']} deleted, {result.count('failed')} "
+            f"Apply {state}: {done['created']} created, {done['updated']} updated, "
+            f"{done['replaced']} replaced, {done['deleted']} deleted, {result.count('failed')} "
             f"failed, {_conflicts(result)}{result.count('skipped')} skipped"
             + (f", {held_back} deletes held back." if held_back else ".")
         )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 
 from reconciler.plan.diff import FieldDiff
-from reconciler.plan.model import Action, Change, Plan
-from reconciler.views.plan_text import SYMBOLS, closing_line
+from reconciler.plan.model import Change, Plan
+from reconciler.views.plan_text import closing_line
 from reconciler.views.values import diff_values, leaves, show_field
 
 COMMENT_LIMIT = 65_536
@@ -49,24 +49,23 @@ def summary_table(plans: list[tuple[str, Plan]], missing: list[str] | None = Non
 
 
 def _summary_row(env: str, plan: Plan) -> str:
-    c = plan.counts()
-    updates = c["update"] + c["enable"] + c["disable"]
+    t = plan.totals()
     return (
-        f"| {_cell(env)} | {_code(plan.target)} | {c['create']} | {updates} | {c['replace']} | "
-        f"{c['delete']} | {len(plan.unmanaged)} | {len(plan.blocked)} |"
+        f"| {_cell(env)} | {_code(plan.target)} | {t['created']} | {t['updated']} | "
+        f"{t['replaced']} | {t['deleted']} | {len(plan.unmanaged)} | {len(plan.blocked)} |"
     )
 
 
 def change_block(change: Change) -> str:
     """A collapsible block for one change, with its diff as a small table."""
-    symbol, _ = SYMBOLS[change.action]
+    symbol = change.action.info.symbol
     title = f"{symbol} <b>{html.escape(change.action.value)}</b> {_code(change.name)}"
     rows = ["| field | before | after |", "|---|---|---|"]
-    if change.action is Action.CREATE:
+    if change.action.info.shows == "after":
         rows += [
             f"| {_code(p)} | | {_code(show_field(p, v))} |" for p, v in leaves(change.after or {})
         ]
-    elif change.action is Action.DELETE:
+    elif change.action.info.shows == "before":
         rows += [
             f"| {_code(p)} | {_code(show_field(p, v))} | |" for p, v in leaves(change.before or {})
         ]

@@ -5,18 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.plan.model import Action, Change, Plan
+from reconciler.plan.model import Change, Plan
 from reconciler.views.values import diff_values, leaves, show_field
 
-SYMBOLS = {
-    Action.CREATE: ("+", "green"),
-    Action.UPDATE: ("~", "yellow"),
-    Action.REPLACE: ("!", "magenta"),
-    Action.DELETE: ("-", "red"),
-    Action.ENABLE: (">", "cyan"),
-    Action.DISABLE: ("<", "cyan"),
-    Action.NOOP: ("=", "dim"),
-}
 LEGEND = (
     "Legend: + create, ~ update, ! replace (delete, then create), - delete, > enable, < disable"
 )
@@ -44,17 +35,16 @@ def closing_line(plan: Plan) -> str:
             f"No changes will be made; {len(plan.blocked)} delete(s) blocked by safety "
             "rules (see above)."
         )
-    c = plan.counts()
-    updates = c["update"] + c["enable"] + c["disable"]
+    t = plan.totals()
     line = (
-        f"Plan: {c['create']} to create, {updates} to update, {c['replace']} to replace, "
-        f"{c['delete']} to delete."
+        f"Plan: {t['created']} to create, {t['updated']} to update, {t['replaced']} to replace, "
+        f"{t['deleted']} to delete."
     )
     return line[:-1] + f"; {len(held)} held back by the mass-delete guard." if held else line
 
 
 def _change_line(change: Change) -> Text:
-    symbol, style = SYMBOLS[change.action]
+    symbol, style = change.action.info.symbol, change.action.info.colour
     line = Text(f"  {symbol} ", style=style)
     line.append(f"{change.action.value:<8}", style=style)
     line.append(f" {change.name}", style="bold")
@@ -63,11 +53,10 @@ def _change_line(change: Change) -> Text:
 
 
 def _details(change: Change) -> list[Text]:
-    if change.action in (Action.CREATE, Action.DELETE):
+    shows = change.action.info.shows
+    if shows != "diff":
         sign, style, fields = (
-            ("+", "green", change.after)
-            if change.action is Action.CREATE
-            else ("-", "red", change.before)
+            ("+", "green", change.after) if shows == "after" else ("-", "red", change.before)
         )
         return [
             Text(f"      {sign} {path}: {show_field(path, value)}", style=style)
