@@ -19,11 +19,9 @@ from reconciler import audit
 from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, apply_plan
 from reconciler.cli import saved_apply
 from reconciler.cli.common import (
-    OUTPUT_FORMATS,
     deadline_after,
     now,
     parse_timeout,
-    resolve_output,
     timeout_option,
 )
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
@@ -42,8 +40,8 @@ from reconciler.live.factory import open_backend
 from reconciler.manifest.sources import MANIFEST_SUFFIXES
 from reconciler.plan import saved
 from reconciler.plan.model import Plan
-from reconciler.views import progress, terminal
-from reconciler.views.output import Output
+from reconciler.views import factory, progress
+from reconciler.views.base import View
 
 
 @click.command()
@@ -81,7 +79,7 @@ from reconciler.views.output import Output
 @click.option(
     "--output",
     "-o",
-    type=click.Choice(OUTPUT_FORMATS),
+    type=click.Choice(factory.FORMATS),
     default=None,
     help="text (default), json (prints the audit record), markdown, or github (default "
     "under GitHub Actions).",
@@ -121,7 +119,7 @@ def apply(
     starts nothing new, waits for the changes in flight and exits 130; a second one stops
     waiting.
     """
-    out = Output(resolve_output(output))
+    out = factory.make(output)
     limit = parse_timeout(timeout, "--timeout")
     deadline = deadline_after(limit)
     wait = parse_timeout(lock_timeout, "--lock-timeout") or 0.0
@@ -167,8 +165,7 @@ def apply(
     document = audit.record(
         plan, result, audit.run_context(os.environ, _git_commit()), started, now()
     )
-    if out.fmt == "json":
-        terminal.emit(json.dumps(document, indent=2))
+    out.apply_record(document)
     try:
         _finish(plan, result, out, limit)
     finally:
@@ -214,7 +211,7 @@ def _is_plan_file(path: str) -> bool:
     return not path.endswith(MANIFEST_SUFFIXES) and not os.path.isdir(path)
 
 
-def _confirm(auto_approve: bool, out: Output) -> None:
+def _confirm(auto_approve: bool, out: View) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -248,13 +245,12 @@ def _check_approved(path: str, plan: Plan) -> None:
         )
 
 
-def _preview(plan: Plan, out: Output) -> None:
+def _preview(plan: Plan, out: View) -> None:
     """The plan before applying it (with --output json it is part of the audit record)."""
-    if out.fmt != "json":
-        out.plan(plan)
+    out.preview(plan)
 
 
-def _finish(plan: Plan, result: ApplyResult, out: Output, limit: float | None) -> None:
+def _finish(plan: Plan, result: ApplyResult, out: View, limit: float | None) -> None:
     """Exit 0 only when every change succeeded and no delete waits behind the guard; 130 when
     interrupted, 1 when the --timeout passed (after saying what was done)."""
     if plan.has_changes:

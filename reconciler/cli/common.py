@@ -14,8 +14,8 @@ from reconciler.config import NAME_RULE
 from reconciler.contract.timer import parse_duration
 from reconciler.diagnostics import ReconcilerError
 from reconciler.manifest.interpolate import NAME_PATTERN
+from reconciler.views.factory import FORMATS
 
-OUTPUT_FORMATS = ("text", "json", "markdown", "github")
 F = TypeVar("F", bound=Callable[..., Any])
 VARIABLE_NAME = re.compile(NAME_PATTERN)
 
@@ -48,17 +48,10 @@ def now() -> int:
     return int(time.time())
 
 
-def resolve_output(output: str | None) -> str:
-    """The output format: explicit, else ``github`` under GitHub Actions, else ``text``."""
-    if output:
-        return output
-    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-
-
 output_option = click.option(
     "--output",
     "-o",
-    type=click.Choice(OUTPUT_FORMATS),
+    type=click.Choice(FORMATS),
     default=None,
     help="text (default), json, markdown, or github (text plus annotations and the job "
     "summary; the default under GitHub Actions).",

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from reconciler.cli.common import output_option, parse_timeout, resolve_output, timeout_option
+from reconciler.cli.common import output_option, parse_timeout, timeout_option
 from reconciler.cli.context import PruneArgs, TargetArgs, build, target_options
 from reconciler.cli.files import check_writable, write_json, write_text
 from reconciler.cli.planning import compute_plan
+from reconciler.plan.drift import build as drift_report
 from reconciler.views import drift as drift_view
-from reconciler.views import terminal
-from reconciler.views.output import Output
+from reconciler.views import factory
 
 
 @click.command()
@@ -56,22 +54,14 @@ def drift(
     for path in (json_out, markdown_out):
         if path:
             check_writable(path)
-    out = Output(resolve_output(output))
+    out = factory.make(output)
     planned = compute_plan(ctx, out, timeout=parse_timeout(timeout, "--timeout"))
     planned.backend.close()
-    report = drift_view.build(planned.plan, count_unmanaged=not ignore_unmanaged)
+    report = drift_report(planned.plan, count_unmanaged=not ignore_unmanaged)
     name = planned.plan.environment or planned.plan.stack
-    markdown = drift_view.render_markdown([(name, report)])
     if json_out:
         write_json(json_out, drift_view.to_json(report))
     if markdown_out:
-        write_text(markdown_out, markdown)
-    if out.fmt == "json":
-        terminal.emit(json.dumps(drift_view.to_json(report), indent=2))
-    elif out.fmt == "markdown":
-        terminal.emit(markdown)
-    else:
-        drift_view.render_text(out.out, report)
-        if out.fmt == "github":
-            out.step_summary(markdown)
+        write_text(markdown_out, drift_view.render_markdown([(name, report)]))
+    out.drift(report, name)
     raise SystemExit(2 if report.drifted else 0)

@@ -13,8 +13,7 @@ from reconciler.diagnostics import ReconcilerError
 from reconciler.export import dump, export, file_name
 from reconciler.live.base import BackendError
 from reconciler.live.factory import open_backend
-from reconciler.views import terminal
-from reconciler.views.output import Output
+from reconciler.views import factory, terminal
 
 
 @click.command(name="export")
@@ -36,7 +35,7 @@ def export_command(*, target: TargetArgs, out_dir: str | None, force: bool) -> N
     each routine that has them): replace secrets by ${VAR} before committing.
     """
     ctx = build(target, require_paths=False)
-    out = Output("text" if out_dir else "json")
+    out = factory.make("text" if out_dir else "json")
     out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
     backend = open_backend(ctx.endpoint)
     try:

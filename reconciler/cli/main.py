@@ -19,7 +19,7 @@ from reconciler.cli.render import render
 from reconciler.cli.schema import schema
 from reconciler.cli.validate import validate
 from reconciler.diagnostics import Diagnostic, ReconcilerError
-from reconciler.views import logs, terminal
+from reconciler.views import factory, logs, terminal
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -70,7 +70,7 @@ def _fail(
     code: int = 1,
     diagnostics: list[Diagnostic] | None = None,
 ) -> None:
-    terminal.failure(message, hint, diagnostics or [])
+    factory.active().failure(message, hint, diagnostics or [])
     sys.exit(code)
 
 

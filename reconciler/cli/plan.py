@@ -7,13 +7,13 @@ import os
 import click
 
 from reconciler import __version__
-from reconciler.cli.common import now, output_option, parse_timeout, resolve_output, timeout_option
+from reconciler.cli.common import now, output_option, parse_timeout, timeout_option
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
 from reconciler.cli.files import check_writable, write_json, write_private
 from reconciler.cli.planning import compute_plan, refuse_held_back
 from reconciler.plan import saved
 from reconciler.plan.serialize import plan_to_json
-from reconciler.views.output import Output
+from reconciler.views import factory
 
 
 @click.command()
@@ -58,7 +58,7 @@ def plan(
     for path in (json_out, out_file):
         if path:
             check_writable(path)
-    out = Output(resolve_output(output))
+    out = factory.make(output)
     planned = compute_plan(ctx, out, timeout=parse_timeout(timeout, "--timeout"))
     planned.backend.close()
     result = planned.plan

@@ -18,7 +18,7 @@ from reconciler.manifest.loader import LoadResult
 from reconciler.manifest.sources import read_text
 from reconciler.manifest.yamlsafe import YamlProblem, load_documents
 from reconciler.plan.model import Change, Plan
-from reconciler.views.output import Output
+from reconciler.views.base import View
 from reconciler.workers import DeadlineExceeded, call_with_deadline
 
 
@@ -79,7 +79,7 @@ def _param_path(param: str | None) -> tuple[str, ...]:
 
 
 def compute_plan(
-    ctx: Context, out: Output, *, writable: bool = False, timeout: float | None = None
+    ctx: Context, out: View, *, writable: bool = False, timeout: float | None = None
 ) -> Planned:
     """Print the header, then load, read and plan; every failure exits 1 before any write.
 
@@ -95,7 +95,7 @@ def compute_plan(
     return Planned(result, backend, locator(loaded))
 
 
-def load_checked(ctx: Context, out: Output) -> LoadResult:
+def load_checked(ctx: Context, out: View) -> LoadResult:
     """Print the header, then load and check the manifests (nothing is read or written when
     they are invalid)."""
     out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
@@ -110,7 +110,7 @@ def plan_live(
     ctx: Context,
     loaded: LoadResult,
     backend: Backend,
-    out: Output,
+    out: View,
     *,
     timeout: float | None,
     deadline: float | None,

@@ -10,8 +10,7 @@ import click
 from reconciler.diagnostics import ReconcilerError
 from reconciler.plan.model import Plan
 from reconciler.plan.serialize import plan_from_json
-from reconciler.views import plan_markdown, terminal
-from reconciler.views.output import Output
+from reconciler.views import factory, plan_markdown, terminal
 
 
 @click.command()
@@ -50,7 +49,7 @@ def render(
     if output == "markdown":
         terminal.emit(plan_markdown.render(plans, artifact_hint, missing=list(missing)))
         return
-    out = Output("text")
+    out = factory.make("text")
     for env, plan in plans:
         out.header(plan.target, f"environment {env}", plan.stack)
         out.plan(plan, env)

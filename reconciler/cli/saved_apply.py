@@ -13,7 +13,7 @@ from reconciler.live.factory import open_backend
 from reconciler.manifest.loader import digest_of
 from reconciler.plan import saved
 from reconciler.plan.model import Plan
-from reconciler.views.output import Output
+from reconciler.views.base import View
 from reconciler.workers import DeadlineExceeded, call_with_deadline
 
 
@@ -41,7 +41,7 @@ def refuse_options(target: TargetArgs, pruning: PruneArgs, approved_plan: str | 
 def load(
     path: str,
     target: TargetArgs,
-    out: Output,
+    out: View,
     held: ExitStack,
     *,
     wait: float,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from reconciler.cli.common import now, resolve_output
+from reconciler.cli.common import now
 from reconciler.cli.context import ConfigArgs, config_options, offline_settings
 from reconciler.diagnostics import ReconcilerError
 from reconciler.manifest.loader import load
-from reconciler.views import diagnostics as view
+from reconciler.views import factory
 
 
 @click.command()
@@ -28,14 +28,14 @@ def validate(*, paths: tuple[str, ...], config: ConfigArgs, output: str | None) 
     per problem as file:line:col: field: message. Exit code 0 when every manifest is valid,
     1 otherwise.
     """
-    fmt = resolve_output(output)
+    view = factory.make(output)
     try:
         chosen, values = offline_settings(paths, config)
     except ReconcilerError as err:
         if not err.diagnostics:
             raise
-        view.report_validation(err.diagnostics, fmt, files=1, routines=0)
+        view.validation(err.diagnostics, files=1, routines=0)
         raise SystemExit(1) from None
     result = load(list(chosen), variables=values, now=now())
-    view.report_validation(result.diagnostics, fmt, result.seen, len(result.routines))
+    view.validation(result.diagnostics, result.seen, len(result.routines))
     raise SystemExit(0 if result.ok else 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -68,21 +67,3 @@ def summary_line(diagnostics: Sequence[Diagnostic], files: int, routines: int) -
     if errors:
         return f"{errors} error(s), {warnings} warning(s) in {files} file(s)."
     return f"Valid: {routines} routine(s) in {files} file(s), {warnings} warning(s)."
-
-
-def report_validation(
-    diagnostics: Sequence[Diagnostic], fmt: str, files: int, routines: int
-) -> None:
-    """What ``validate`` prints: one line per problem and a summary (text), annotations plus
-    the lines and summary on stderr (github), or one JSON document (json)."""
-    if fmt == "json":
-        sys.stdout.write(validation_json(diagnostics, files, routines))
-        return
-    summary = summary_line(diagnostics, files, routines)
-    if fmt == "github":
-        write_annotations(diagnostics, sys.stdout)
-        write_lines(diagnostics, sys.stderr)
-        sys.stderr.write(summary + "\n")
-        return
-    write_lines(diagnostics, sys.stdout)
-    sys.stdout.write(summary + "\n")
