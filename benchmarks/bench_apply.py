@@ -41,7 +41,7 @@ from _common import (
 from reconciler.apply import DEFAULT_CONCURRENCY, apply_plan
 from reconciler.engine import Settings, load_desired
 from reconciler.live.azure import AzureBackend
-from reconciler.plan.desired import to_desired
+from reconciler.manifest.desired import to_desired
 from reconciler.plan.model import Action, Plan
 from reconciler.plan.planner import PlanOptions, make_plan
 

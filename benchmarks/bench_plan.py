@@ -45,8 +45,8 @@ import reconciler.plan.diff as diff_module
 from reconciler.apply import apply_plan
 from reconciler.engine import Settings, load_desired, plan
 from reconciler.live.local import LocalBackend
+from reconciler.manifest.desired import to_desired
 from reconciler.manifest.schema import validator_for
-from reconciler.plan.desired import to_desired
 from reconciler.plan.model import Action
 from reconciler.plan.planner import PlanOptions, make_plan
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from reconciler.live.base import Backend
+from reconciler.manifest.desired import to_desired
 from reconciler.manifest.loader import LoadResult, load
-from reconciler.plan.desired import to_desired
 from reconciler.plan.model import Plan
 from reconciler.plan.planner import PlanOptions, make_plan
 

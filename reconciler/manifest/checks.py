@@ -124,6 +124,8 @@ class Scope:
     reported: set[Path]
     allowance: int
     unchecked: int | None = field(default=None, init=False)  # first routine not checked
+    specs: dict[int, RoutineSpec] = field(default_factory=dict, init=False)
+    """The models of the routines the strict model accepted (validated once, kept)."""
 
 
 def check_document(data: dict[str, Any], ctx: FileContext, scope: Scope) -> set[Path]:
@@ -180,7 +182,10 @@ def _check_routine(raw: Any, index: int, scope: Scope, found: Found) -> None:
             )
         for pointer in check_pointers(raw.get("reconcile"), raw):
             found[(*prefix, *pointer.path)] = (pointer.message, False, "error")
-    _add_schema(found, routine_schema_problems(raw, index), scope)
+    spec, problems = validated(raw, index)
+    if spec is not None:
+        scope.specs[index] = spec
+    _add_schema(found, problems, scope)
 
 
 def _add_schema(found: Found, problems: list[SchemaProblem], scope: Scope) -> None:
@@ -213,17 +218,22 @@ def _top_level_problems(data: dict[str, Any]) -> list[SchemaProblem]:
     return schema_problems(validator_for("manifest"), {**data, "routines": []})
 
 
-def routine_schema_problems(raw: Any, index: int) -> list[SchemaProblem]:
-    """JSON Schema problems of routine ``index`` (none when the strict model accepts it)."""
+def validated(raw: Any, index: int) -> tuple[RoutineSpec | None, list[SchemaProblem]]:
+    """Routine ``index`` as the strict model reads it, or the JSON Schema's problems with it
+    (jsonschema runs only for a routine the strict model rejects)."""
     try:
-        RoutineSpec.model_validate(raw, strict=True)
+        return RoutineSpec.model_validate(raw, strict=True), []
     except ValidationError:
         prefix: Path = ("routines", index)
-        return [
+        return None, [
             SchemaProblem((*prefix, *p.path), p.message, p.at_key)
             for p in schema_problems(_routine_validator(), raw)
         ]
-    return []
+
+
+def routine_schema_problems(raw: Any, index: int) -> list[SchemaProblem]:
+    """JSON Schema problems of routine ``index`` (none when the strict model accepts it)."""
+    return validated(raw, index)[1]
 
 
 @lru_cache(maxsize=1)

@@ -202,7 +202,8 @@ def _load_document(
     for index, raw in enumerate(data["routines"][:stop]):
         prefix: Path = ("routines", index)
         if prefix not in broken and prefix not in located:
-            result.routines.append(_build(raw, path, doc, prefix, options.now))
+            spec = scope.specs.get(index) or RoutineSpec.model_validate(raw)
+            result.routines.append(_build(spec, path, doc, prefix, options.now))
 
 
 def _report_yaml_problems(doc: Document, ctx: FileContext, allowance: int) -> bool:
@@ -234,8 +235,9 @@ def _schema_problems(data: dict[str, Any]) -> list[SchemaProblem]:
     return schema_problems_of(data)
 
 
-def _build(raw: dict[str, Any], path: str, doc: Document, prefix: Path, now: int) -> DesiredRoutine:
-    spec = RoutineSpec.model_validate(raw)
+def _build(spec: RoutineSpec, path: str, doc: Document, prefix: Path, now: int) -> DesiredRoutine:
+    """A checked routine (validated once: the strict model's result, or the lax model where the
+    strict one refused a value the schema allows, such as ``at: 1.0e9``)."""
     routine = DesiredRoutine(spec=spec, file=path, document=doc, prefix=prefix)
     for trigger_name, trigger in spec.triggers.items():
         if isinstance(trigger, ManifestTimerTrigger):  # ``at`` as the model reads it: 1.0e9 -> int

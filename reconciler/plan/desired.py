@@ -1,39 +1,29 @@
-"""From manifest routines (models with source marks) to the planner's ``Desired`` records."""
+"""The planner's input: a routine as git declares it (``manifest.desired`` builds these)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler import pointers
-from reconciler.manifest.loader import DesiredRoutine
-from reconciler.plan.planner import Desired
+from reconciler.diagnostics import Location
 
-_CLIENT_ONLY_TRIGGER_FIELDS = ("time_zone",)
+Pattern = tuple[str, ...]
 
 
-def to_desired(routine: DesiredRoutine) -> Desired:
-    """The planner's view of one manifest routine (timers resolved, client fields dropped)."""
-    spec = routine.spec
-    return Desired(
-        name=spec.name,
-        description=spec.description,
-        enabled=spec.enabled,
-        triggers={name: _wire_trigger(name, routine) for name in spec.triggers},
-        action=spec.action.model_dump(exclude_none=True, exclude={"conversation_id"}),
-        authorization=spec.authorization.identity if spec.authorization else None,
-        protect=spec.reconcile.protect,
-        adopt=spec.reconcile.adopt,
-        path=pointers.dotted(routine.prefix),
-        durations={n: t.text for n, t in routine.timers.items() if t.form == "duration"},
-        ignore=tuple(pointers.parse(p) for p in spec.reconcile.ignore_differences),
-        sensitive=tuple(pointers.parse(p) for p in spec.reconcile.sensitive),
-        source=routine.source,
-    )
+@dataclass(frozen=True)
+class Desired:
+    """A routine as git declares it, with timers resolved to unix seconds."""
 
-
-def _wire_trigger(name: str, routine: DesiredRoutine) -> dict[str, Any]:
-    data = routine.spec.triggers[name].model_dump(exclude_none=True)
-    if data.get("type") == "timer":
-        data = {k: v for k, v in data.items() if k not in _CLIENT_ONLY_TRIGGER_FIELDS}
-        data["at"] = routine.timers[name].epoch
-    return data
+    name: str
+    triggers: dict[str, dict[str, Any]]
+    action: dict[str, Any]
+    description: str = ""
+    enabled: bool = True
+    authorization: str | None = None
+    protect: bool = False
+    adopt: bool = False
+    durations: dict[str, str] = field(default_factory=dict)
+    path: str = ""
+    ignore: tuple[Pattern, ...] = ()
+    sensitive: tuple[Pattern, ...] = ()
+    source: Location | None = None

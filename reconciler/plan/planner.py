@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler import pointers
 from reconciler.contract.timer import format_epoch
-from reconciler.diagnostics import Diagnostic, Location, error
+from reconciler.diagnostics import Diagnostic, error
 from reconciler.plan import normalize, ownership
+from reconciler.plan.desired import Desired, Pattern
 from reconciler.plan.diff import FieldDiff, field_diffs, split_ignored
 from reconciler.plan.fingerprint import fingerprint
 from reconciler.plan.model import Action, BlockedDelete, Change, Plan, Unmanaged
 from reconciler.plan.redact import UNDECLARED_SENSITIVE, redact
 from reconciler.plan.safety import Candidate, judge
-
-Pattern = tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Desired:
-    """A routine as git declares it, with timers resolved to unix seconds."""
-
-    name: str
-    triggers: dict[str, dict[str, Any]]
-    action: dict[str, Any]
-    description: str = ""
-    enabled: bool = True
-    authorization: str | None = None
-    protect: bool = False
-    adopt: bool = False
-    durations: dict[str, str] = field(default_factory=dict)
-    path: str = ""
-    ignore: tuple[Pattern, ...] = ()
-    sensitive: tuple[Pattern, ...] = ()
-    source: Location | None = None
 
 
 @dataclass(frozen=True)
