@@ -44,8 +44,8 @@ from reconciler.diagnostics import Diagnostic, ReconcilerError, error
 from reconciler.manifest.interpolate import NAME_PATTERN, interpolate
 from reconciler.manifest.sources import file_mode, not_regular, read_text
 from reconciler.manifest.yamlsafe import Mark, YamlProblem, load_documents
+from reconciler.paths import dotted
 from reconciler.plan.ownership import check_stack_name
-from reconciler.pointers import dotted
 
 CONFIG_FILE = "reconciler.yaml"
 Scalar = str | int | float | bool

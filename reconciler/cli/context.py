@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from reconciler import config, pointers
+from reconciler import config, paths
 from reconciler.cli.common import now, variables
 from reconciler.diagnostics import ReconcilerError
 from reconciler.engine import Settings
@@ -254,6 +254,6 @@ def _load_config(explicit: str | None) -> config.LoadedConfig | None:
 
 def _patterns(texts: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     try:
-        return tuple(pointers.parse(t) for t in texts)
+        return tuple(paths.parse(t) for t in texts)
     except ValueError as err:
         raise ReconcilerError(f"ignore_differences: {err}") from None

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from reconciler import paths
 from reconciler.apply import Locate
 from reconciler.cli.common import deadline_after
 from reconciler.cli.context import Context
@@ -39,7 +40,7 @@ def locator(loaded: LoadResult) -> Locate:
         routine = by_name.get(change.name)
         if routine is None:
             return change.source
-        return routine.locate(_param_path(param))
+        return routine.locate(paths.from_param(param))
 
     return locate
 
@@ -62,20 +63,11 @@ def source_locator() -> Locate:
             for index in range(len(routines) if isinstance(routines, list) else 0):
                 start = doc.mark_of(("routines", index))
                 if (start.line, start.col) == (source.line, source.col):
-                    mark = doc.mark_of(("routines", index, *_param_path(param)))
+                    mark = doc.mark_of(("routines", index, *paths.from_param(param)))
                     return Location(source.file, mark.line, mark.col)
         return source
 
     return locate
-
-
-def _param_path(param: str | None) -> tuple[str, ...]:
-    """A service ``param`` as a path: dotted (``triggers.t.at``) or a JSON pointer."""
-    if not param:
-        return ()
-    if param.startswith("/"):
-        return tuple(part.replace("~1", "/").replace("~0", "~") for part in param[1:].split("/"))
-    return tuple(param.split("."))
 
 
 def compute_plan(

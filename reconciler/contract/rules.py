@@ -17,9 +17,7 @@ from reconciler.contract import limits
 from reconciler.contract.cron import CronError, check_cron, parse_cron
 from reconciler.contract.timer import format_epoch, resolve_at
 from reconciler.contract.zones import resolve_zone
-
-PathPart = str | int
-Path = tuple[PathPart, ...]
+from reconciler.paths import Path
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 NAME_RULE = "letters, digits, '-', '_' and '.', starting and ending with a letter or digit"

@@ -14,8 +14,7 @@ from typing import Any, cast
 
 from jsonschema import Draft202012Validator, ValidationError
 
-PathPart = str | int
-Path = tuple[PathPart, ...]
+from reconciler.paths import Path
 
 _TYPE_WORDS = {
     "string": "a string",

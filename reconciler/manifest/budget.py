@@ -39,6 +39,8 @@ import yaml
 from yaml.events import CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from reconciler.paths import Path, PathPart
+
 MAX_DEPTH = 64
 FILE_VALUES_MAX = 200_000
 FILE_NODES_MAX = 100_000
@@ -48,8 +50,6 @@ DOCUMENTS_MAX = 1_000
 DIRECTIVES_MAX = 100  # %YAML/%TAG lines; libyaml compares each %TAG with all before it
 _MERGE = "tag:yaml.org,2002:merge"
 
-PathPart = str | int
-Path = tuple[PathPart, ...]
 Sizes = dict[int, tuple[int, int]]  # id(node) -> (values when built, levels below it)
 
 

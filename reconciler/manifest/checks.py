@@ -27,7 +27,7 @@ from reconciler.manifest.models import RoutineSpec
 from reconciler.manifest.pointers import check_pointers
 from reconciler.manifest.schema import manifest_schema, validator_for
 from reconciler.manifest.yamlsafe import Document, Path
-from reconciler.pointers import dotted as render_path
+from reconciler.paths import dotted as render_path
 
 MAX_FILE_ERRORS = 200
 

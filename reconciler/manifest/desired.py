@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler import pointers
+from reconciler import paths
 from reconciler.manifest.loader import DesiredRoutine
 from reconciler.plan.desired import Desired
 
@@ -24,10 +24,10 @@ def to_desired(routine: DesiredRoutine) -> Desired:
         authorization=spec.authorization.identity if spec.authorization else None,
         protect=spec.reconcile.protect,
         adopt=spec.reconcile.adopt,
-        path=pointers.dotted(routine.prefix),
+        path=paths.dotted(routine.prefix),
         durations={n: t.text for n, t in routine.timers.items() if t.form == "duration"},
-        ignore=tuple(pointers.parse(p) for p in spec.reconcile.ignore_differences),
-        sensitive=tuple(pointers.parse(p) for p in spec.reconcile.sensitive),
+        ignore=tuple(paths.parse(p) for p in spec.reconcile.ignore_differences),
+        sensitive=tuple(paths.parse(p) for p in spec.reconcile.sensitive),
         source=routine.source,
     )
 

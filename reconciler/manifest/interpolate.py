@@ -11,8 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-PathPart = str | int
-Path = tuple[PathPart, ...]
+from reconciler.paths import Path
 
 ESCAPE = "$${"
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"  # a variable name; --var and reconciler.yaml use it too

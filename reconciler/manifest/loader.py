@@ -33,7 +33,7 @@ from reconciler.manifest.interpolate import interpolate
 from reconciler.manifest.models import ManifestTimerTrigger, RoutineSpec
 from reconciler.manifest.sources import SourceText, discover, read_text
 from reconciler.manifest.yamlsafe import Document, Mark, Path, YamlProblem, load_documents
-from reconciler.pointers import dotted as render_path
+from reconciler.paths import dotted as render_path
 
 
 @dataclass

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import pointers
+from reconciler import paths
+from reconciler.paths import Path
 
-PathPart = str | int
-Path = tuple[PathPart, ...]
 ROUTINE_FIELDS = ("description", "enabled", "triggers", "action", "authorization")
 
 
@@ -38,7 +37,7 @@ def _check_one(
     text: str, routine: dict[str, Any], path: Path, must_exist: bool
 ) -> list[PointerProblem]:
     try:
-        segments = pointers.parse(text)
+        segments = paths.parse(text)
     except ValueError as err:
         return [PointerProblem(path, str(err))]
     if segments[0] not in ROUTINE_FIELDS:
@@ -46,6 +45,6 @@ def _check_one(
         return [
             PointerProblem(path, f"{text!r} names no routine field; start with one of {allowed}")
         ]
-    if must_exist and not any(True for _ in pointers.resolve(routine, segments)):
+    if must_exist and not any(True for _ in paths.resolve(routine, segments)):
         return [PointerProblem(path, f"{text!r} matches no value in this routine")]
     return []

@@ -26,6 +26,7 @@ from reconciler.manifest.budget import (
     check_document,
     refuse_early,
 )
+from reconciler.paths import Path, PathPart
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -58,9 +59,6 @@ _CONSTRUCTORS: dict[str, Callable[[SafeConstructor, ScalarNode], Any]] = {
     f"{_TAG}float": SafeConstructor.construct_yaml_float,
 }
 _MERGE = f"{_TAG}merge"
-
-PathPart = str | int
-Path = tuple[PathPart, ...]
 
 
 @dataclass(frozen=True)

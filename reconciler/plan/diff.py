@@ -8,9 +8,8 @@ from typing import Any
 from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent
 
-from reconciler import pointers
-
-Path = tuple[str | int, ...]
+from reconciler import paths
+from reconciler.paths import Path
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class FieldDiff:
     @property
     def dotted(self) -> str:
         """``triggers.daily.cron_expression``."""
-        return pointers.dotted(self.path)
+        return paths.dotted(self.path)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form: ``{path, before, after}`` (absent values are null plus a flag)."""
@@ -65,6 +64,6 @@ def split_ignored(
     kept: list[FieldDiff] = []
     ignored: list[FieldDiff] = []
     for item in diffs:
-        target = ignored if any(pointers.matches(p, item.path) for p in patterns) else kept
+        target = ignored if any(paths.matches(p, item.path) for p in patterns) else kept
         target.append(item)
     return kept, ignored

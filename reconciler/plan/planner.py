@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import pointers
+from reconciler import paths
 from reconciler.contract.timer import format_epoch
 from reconciler.diagnostics import Diagnostic, error
 from reconciler.plan import normalize, ownership
@@ -197,34 +197,11 @@ def _respect_ignored(
     """``after`` with every ignored field set to its live value (so apply never reverts it)."""
     result = copy.deepcopy(after)
     for pattern in patterns:
-        for path, _ in list(pointers.resolve(result, pattern)):
-            _remove(result, path)
-        for path, value in pointers.resolve(before, pattern):
-            _assign(result, path, copy.deepcopy(value))
+        for path, _ in list(paths.resolve(result, pattern)):
+            paths.remove(result, path)
+        for path, value in paths.resolve(before, pattern):
+            paths.assign(result, path, copy.deepcopy(value))
     return result
-
-
-def _remove(data: dict[str, Any], path: tuple[Any, ...]) -> None:
-    parent = _walk(data, path[:-1])
-    if isinstance(parent, dict):
-        parent.pop(path[-1], None)
-
-
-def _assign(data: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
-    parent: Any = data
-    for part in path[:-1]:
-        if isinstance(parent, dict):
-            parent = parent.setdefault(part, {})
-    if isinstance(parent, dict):
-        parent[path[-1]] = value
-
-
-def _walk(data: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        if not isinstance(data, dict) or part not in data:
-            return None
-        data = data[part]
-    return data
 
 
 def _record(d: Desired, stack: str) -> ownership.Ownership:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler import pointers
+from reconciler import paths
+from reconciler.paths import Path
 
 REDACTED = "(sensitive)"
 Pattern = tuple[str, ...]
-Path = tuple[str | int, ...]
 
 UNDECLARED_SENSITIVE: tuple[Pattern, ...] = (("action", "input"), ("triggers", "*", "parameters"))
 """Routines no manifest declares: their free-form payloads are hidden, as their manifest (which
@@ -19,9 +19,9 @@ def redact(value: Any, patterns: tuple[Pattern, ...], here: Path = ()) -> Any:
     """A copy of ``value`` (found at ``here``) with every value a pattern names replaced."""
     if not patterns:
         return value
-    if any(pointers.matches(p, here) for p in patterns):
+    if any(paths.matches(p, here) for p in patterns):
         return REDACTED
-    if not any(pointers.covers(p, here) for p in patterns):
+    if not any(paths.covers(p, here) for p in patterns):
         return value
     if isinstance(value, dict):
         return {k: redact(v, patterns, (*here, k)) for k, v in value.items()}

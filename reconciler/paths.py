@@ -1,4 +1,6 @@
-"""JSON pointers (RFC 6901) with a one-segment wildcard, as used by ``reconcile:`` settings."""
+"""Paths into routine data, in one place: the ``Path`` tuple every layer uses, JSON pointers
+(RFC 6901) with a one-segment wildcard (``reconcile:`` settings), dotted display paths, the
+service's error ``param``, and reading and writing a value at a path."""
 
 from __future__ import annotations
 
@@ -17,11 +19,6 @@ def parse(pointer: str) -> tuple[str, ...]:
     if pointer == "/":
         raise ValueError("'/' names no field; point at one, e.g. /action/input")
     return tuple(s.replace("~1", "/").replace("~0", "~") for s in pointer[1:].split("/"))
-
-
-def to_pointer(path: Path) -> str:
-    """The JSON pointer of a path tuple."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
 def matches(pattern: tuple[str, ...], path: Path) -> bool:
@@ -67,3 +64,38 @@ def dotted(path: Path) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def from_param(param: str | None) -> Path:
+    """A service error's ``param`` as a path: dotted (``triggers.t.at``) or a JSON pointer."""
+    if not param:
+        return ()
+    if param.startswith("/"):
+        return tuple(part.replace("~1", "/").replace("~0", "~") for part in param[1:].split("/"))
+    return tuple(param.split("."))
+
+
+def get(data: Any, path: Path) -> Any:
+    """The value at ``path`` inside nested mappings, or None when it is not there."""
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def remove(data: dict[str, Any], path: Path) -> None:
+    """Drop the value at ``path`` (nothing happens when it is not there)."""
+    parent = get(data, path[:-1])
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
+
+
+def assign(data: dict[str, Any], path: Path, value: Any) -> None:
+    """Set the value at ``path``, creating the mappings on the way."""
+    parent: Any = data
+    for part in path[:-1]:
+        if isinstance(parent, dict):
+            parent = parent.setdefault(part, {})
+    if isinstance(parent, dict):
+        parent[path[-1]] = value
