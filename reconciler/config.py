@@ -40,7 +40,7 @@ from pydantic import Field, StringConstraints
 
 from reconciler.contract.models import WireModel
 from reconciler.contract.schema_errors import problems
-from reconciler.diagnostics import Diagnostic, ReconcilerError, error
+from reconciler.diagnostics import Diagnostic, Failure, error
 from reconciler.manifest.interpolate import NAME_PATTERN, interpolate
 from reconciler.manifest.sources import file_mode, not_regular, read_text
 from reconciler.manifest.yamlsafe import Mark, YamlProblem, load_documents
@@ -48,6 +48,12 @@ from reconciler.paths import dotted
 from reconciler.plan.ownership import check_stack_name
 
 CONFIG_FILE = "reconciler.yaml"
+
+
+class ConfigError(Failure):
+    """``reconciler.yaml`` cannot be used (missing, unreadable, invalid, unknown environment)."""
+
+
 Scalar = str | int | float | bool
 # A variable name is what ${NAME} can refer to: the same rule as --var and interpolation.
 VariableName = Annotated[str, StringConstraints(pattern=f"^{NAME_PATTERN}$")]
@@ -170,10 +176,10 @@ def find(explicit: str | None) -> str | None:
     mode = file_mode(path)
     if mode is None:
         if explicit:
-            raise ReconcilerError(f"configuration file {explicit} does not exist")
+            raise ConfigError(f"configuration file {explicit} does not exist")
         return None
     if not stat.S_ISREG(mode):
-        raise ReconcilerError(f"configuration file {path} is {not_regular(mode)}")
+        raise ConfigError(f"configuration file {path} is {not_regular(mode)}")
     return path
 
 
@@ -183,14 +189,14 @@ def load(path: str) -> LoadedConfig:
 
     source, problem = read_text(path)
     if problem is not None or source is None:
-        raise ReconcilerError(problem.render() if problem else f"cannot read {path}")
+        raise ConfigError(problem.render() if problem else f"cannot read {path}")
     try:
         documents = load_documents(source.text)
     except YamlProblem as err:
         mark = err.mark or Mark(1, 1)
-        raise ReconcilerError(f"{path}:{mark.line}:{mark.col}: {err.message}") from None
+        raise ConfigError(f"{path}:{mark.line}:{mark.col}: {err.message}") from None
     if len(documents) != 1:
-        raise ReconcilerError(f"{path}: expected exactly one YAML document")
+        raise ConfigError(f"{path}: expected exactly one YAML document")
     doc = documents[0]
     found = [
         error(
@@ -234,7 +240,7 @@ def resolve(
     ``offline`` skips the endpoint (for ``validate``, which never connects)."""
     if loaded is None:
         if env:
-            raise ReconcilerError(
+            raise ConfigError(
                 f"--env {env} needs a configuration file ({CONFIG_FILE} in "
                 "the current folder, or --config PATH)"
             )
@@ -265,7 +271,7 @@ def _resolve_env(
     config = loaded.config
     if env not in config.environments:
         names = ", ".join(sorted(config.environments)) or "none are defined"
-        raise ReconcilerError(f"environment {env!r} is not in {loaded.path} ({names})")
+        raise ConfigError(f"environment {env!r} is not in {loaded.path} ({names})")
     chosen = config.environments[env]
     variables = {**shared, **_strings(chosen.variables)}
     prune = chosen.prune or config.prune
@@ -288,7 +294,7 @@ def _resolve_env(
 def _endpoint(text: str, env: str, variables: Mapping[str, str], path: str) -> str:
     value, missing = interpolate(text, variables)
     if missing or not str(value).strip():
-        raise ReconcilerError(
+        raise ConfigError(
             f"environment {env!r}: endpoint {text!r} does not resolve "
             f"({missing[0].message.split(':')[0] if missing else 'it is empty'}); "
             "refusing to fall back to another project",

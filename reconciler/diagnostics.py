@@ -60,9 +60,11 @@ def has_errors(diagnostics: list[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 
-class ReconcilerError(Exception):
-    """An error that ends a command with one clear line (no traceback) and exit code 1 (130
-    for an interrupt); ``diagnostics`` are located problems to show before it."""
+class Failure(Exception):
+    """The one shape of every layer's error: a one-line message, an optional hint, located
+    problems to show before it, and the exit code. Each layer raises its own subclass
+    (``ConfigError``, ``EndpointError``, ``BackendError``, ``ReconcilerError`` for the
+    application); only ``cli/main.py`` turns them into output and an exit code."""
 
     def __init__(
         self,
@@ -77,3 +79,7 @@ class ReconcilerError(Exception):
         self.hint = hint
         self.exit_code = exit_code
         self.diagnostics = diagnostics or []
+
+
+class ReconcilerError(Failure):
+    """An application-level failure (refused plan, bad input to a command, interrupted apply)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler import config
-from reconciler.diagnostics import ReconcilerError
+from reconciler.config import ConfigError
 from reconciler.manifest.schema import render
 from tests.conftest import BASE_ROUTINE, REPO, run_cli
 
@@ -89,17 +89,17 @@ def test_environment_merges_paths_variables_prune_and_ignore_rules(tmp_path: Pat
 
 
 def test_unresolved_endpoint_is_an_error_not_a_fallback(tmp_path: Path) -> None:
-    with pytest.raises(ReconcilerError, match="does not resolve"):
+    with pytest.raises(ConfigError, match="does not resolve"):
         config.resolve(write_config(tmp_path), "dev", {})
 
 
 def test_unknown_environment_lists_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ReconcilerError, match=r"'staging' is not in .* \(dev, prod\)"):
+    with pytest.raises(ConfigError, match=r"'staging' is not in .* \(dev, prod\)"):
         config.resolve(write_config(tmp_path), "staging", {})
 
 
 def test_env_without_a_configuration_file() -> None:
-    with pytest.raises(ReconcilerError, match="needs a configuration file"):
+    with pytest.raises(ConfigError, match="needs a configuration file"):
         config.resolve(None, "dev", {})
 
 

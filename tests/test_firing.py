@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from reconciler.contract.cron import check_cron, min_gap_seconds, parse_cron
 from reconciler.contract.firing import firings, next_firing
 from reconciler.contract.limits import MIN_CRON_GAP_SECONDS
-from reconciler.live.store import RoutineStore
+from reconciler.service import RoutineStore
 
 YEAR = 366 * 86_400
 START = datetime(2026, 1, 1, tzinfo=UTC)

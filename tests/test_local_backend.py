@@ -12,7 +12,7 @@ from reconciler.live.base import Backend, BackendError
 from reconciler.live.endpoint import Endpoint
 from reconciler.live.factory import open_backend
 from reconciler.live.local import PROJECT, LocalBackend, MissingLocalProject
-from reconciler.live.store import RoutineStore
+from reconciler.service import RoutineStore
 
 RESPONSES = "invoke_agent_responses_api"
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.live.store import (
+from reconciler.service import (
     DEFAULT_PAGE_SIZE,
     FIRE_MAX_PER_ROUTINE,
     RoutineStore,
@@ -720,7 +720,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from reconciler.live.store import RoutineStore
+    from reconciler.service import RoutineStore
 
     path, prefix, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     store = RoutineStore(path)

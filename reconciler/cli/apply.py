@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -25,7 +26,7 @@ from reconciler.cli.common import (
     timeout_option,
 )
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
-from reconciler.cli.files import check_writable, write_json
+from reconciler.cli.files import check_writable, read_document, write_json
 from reconciler.cli.planning import (
     duration_text,
     load_checked,
@@ -106,7 +107,7 @@ def apply(
     output: str | None,
     lock_timeout: str,
     timeout: str,
-) -> None:
+) -> int:
     """Apply the manifests (re-plans, then asks), or a saved plan: 'apply PLANFILE'.
 
     Without a terminal, apply needs --auto-approve or a saved plan. Deletes run last, and only
@@ -122,12 +123,13 @@ def apply(
     out = factory.make(output)
     limit = parse_timeout(timeout, "--timeout")
     deadline = deadline_after(limit)
-    wait = parse_timeout(lock_timeout, "--lock-timeout") or 0.0
+    wait = parse_timeout(lock_timeout, "--lock-timeout", zero="fail at once") or 0.0
     if audit_out:
         check_writable(audit_out)
     saved_file = paths[0] if len(paths) == 1 and _is_plan_file(paths[0]) else None
     if saved_file:
         saved_apply.refuse_options(target, pruning, approved_plan)
+    approved = _read_approved(approved_plan) if approved_plan else {}
     with ExitStack() as held:
         if saved_file:
             plan, backend = saved_apply.load(
@@ -138,14 +140,13 @@ def apply(
         else:
             ctx = build(target, paths, pruning)
             loaded = load_checked(ctx, out)
-            backend = open_backend(ctx.endpoint, writable=True)
-            held.callback(backend.close)
+            backend = held.enter_context(open_backend(ctx.endpoint, writable=True))
             held.enter_context(stack_lock(backend, ctx.stack, wait))
             plan = plan_live(ctx, loaded, backend, out, timeout=limit, deadline=deadline)
             locate = locator(loaded)
             _preview(plan, out)
             if approved_plan:
-                _check_approved(approved_plan, plan)
+                _check_approved(approved_plan, approved, plan)
             if plan.has_changes:
                 _confirm(auto_approve or approved_plan is not None, out)
         started = now()
@@ -167,7 +168,7 @@ def apply(
     )
     out.apply_record(document)
     try:
-        _finish(plan, result, out, limit)
+        return _finish(plan, result, out, limit)
     finally:
         if audit_out:
             write_json(audit_out, document)
@@ -208,7 +209,10 @@ def _git_commit() -> str | None:
 
 
 def _is_plan_file(path: str) -> bool:
-    return not path.endswith(MANIFEST_SUFFIXES) and not os.path.isdir(path)
+    """A saved plan is an existing file not named like a manifest (a path that does not exist
+    is a manifest path, reported as missing)."""
+    exists = os.path.lexists(path)
+    return exists and not path.endswith(MANIFEST_SUFFIXES) and not os.path.isdir(path)
 
 
 def _confirm(auto_approve: bool, out: View) -> None:
@@ -226,11 +230,24 @@ def _confirm(auto_approve: bool, out: View) -> None:
         raise ReconcilerError("apply cancelled; nothing was changed")
 
 
-def _check_approved(path: str, plan: Plan) -> None:
+def _read_approved(path: str) -> dict[str, Any]:
+    """The approved plan document, read before anything is locked or planned."""
+    try:
+        approved = json.loads(read_document(path, "approved plan"))
+    except ValueError as err:
+        raise ReconcilerError(
+            f"refusing to apply: cannot use approved plan {path}: {err}"
+        ) from None
+    if not isinstance(approved, dict):
+        raise ReconcilerError(
+            f"refusing to apply: cannot use approved plan {path}: not a plan JSON document"
+        )
+    return approved
+
+
+def _check_approved(path: str, approved: dict[str, Any], plan: Plan) -> None:
     """Refuse (writing nothing) unless ``plan`` is the approved one."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            approved = json.load(handle)
         saved.check_approved_scope(approved, plan)
         differ = saved.unapproved_changes(approved, plan)
     except (OSError, ValueError, AttributeError, KeyError, TypeError) as err:
@@ -250,7 +267,7 @@ def _preview(plan: Plan, out: View) -> None:
     out.preview(plan)
 
 
-def _finish(plan: Plan, result: ApplyResult, out: View, limit: float | None) -> None:
+def _finish(plan: Plan, result: ApplyResult, out: View, limit: float | None) -> int:
     """Exit 0 only when every change succeeded and no delete waits behind the guard; 130 when
     interrupted, 1 when the --timeout passed (after saying what was done)."""
     if plan.has_changes:
@@ -269,4 +286,4 @@ def _finish(plan: Plan, result: ApplyResult, out: View, limit: float | None) -> 
             exit_code=130,
         )
     refuse_held_back(plan)
-    raise SystemExit(0 if result.ok else 1)
+    return 0 if result.ok else 1

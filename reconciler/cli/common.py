@@ -58,14 +58,16 @@ output_option = click.option(
 )
 
 
-def parse_timeout(text: str, flag: str) -> float | None:
-    """Seconds in a duration flag (``90s``, ``10m``, ``1h``); ``0`` means no limit."""
-    if text.strip() == "0":
+def parse_timeout(text: str, flag: str, zero: str = "no limit") -> float | None:
+    """Seconds in a duration flag (``90s``, ``10m``, ``1h``); ``0`` (or ``0s``) gives None,
+    which means ``zero`` (no limit, or for --lock-timeout: fail at once)."""
+    value = text.strip()
+    if value == "0" or (value[:-1].strip("0") == "" and value[-1:] in "smhdw" and value[:-1]):
         return None
-    seconds = parse_duration(text.strip())
-    if seconds is None or seconds <= 0:
+    seconds = parse_duration(value)
+    if seconds is None:
         raise ReconcilerError(
-            f"{flag} {text!r} is not a duration: use e.g. 90s, 10m or 1h (0: no limit)"
+            f"{flag} {text!r} is not a duration: use e.g. 90s, 10m or 1h (0: {zero})"
         )
     return float(seconds)
 

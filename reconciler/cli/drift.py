@@ -44,7 +44,7 @@ def drift(
     markdown_out: str | None,
     timeout: str,
     output: str | None,
-) -> None:
+) -> int:
     """Report routines changed, disabled or deleted outside git, and unmanaged routines.
 
     Differences in fields the configuration or a manifest ignores are reported as information
@@ -56,7 +56,6 @@ def drift(
             check_writable(path)
     out = factory.make(output)
     planned = compute_plan(ctx, out, timeout=parse_timeout(timeout, "--timeout"))
-    planned.backend.close()
     report = drift_report(planned.plan, count_unmanaged=not ignore_unmanaged)
     name = planned.plan.environment or planned.plan.stack
     if json_out:
@@ -64,4 +63,4 @@ def drift(
     if markdown_out:
         write_text(markdown_out, drift_view.render_markdown([(name, report)]))
     out.drift(report, name)
-    raise SystemExit(2 if report.drifted else 0)
+    return 2 if report.drifted else 0

@@ -18,7 +18,7 @@ from reconciler.emulator.clock import EmulatedClock
 from reconciler.emulator.faults import BadBody, DropMode, FaultConfig, ListMode
 from reconciler.emulator.server import Emulator
 from reconciler.live.endpoint import is_loopback
-from reconciler.live.store import StoreError
+from reconciler.service import StoreError
 from reconciler.views import terminal
 
 _RATE = click.FloatRange(0.0, 1.0)

@@ -11,7 +11,6 @@ from reconciler.cli.context import TargetArgs, build, target_options
 from reconciler.cli.files import make_folder, write_private
 from reconciler.diagnostics import ReconcilerError
 from reconciler.export import dump, export, file_name
-from reconciler.live.base import BackendError
 from reconciler.live.factory import open_backend
 from reconciler.views import factory, terminal
 
@@ -37,13 +36,8 @@ def export_command(*, target: TargetArgs, out_dir: str | None, force: bool) -> N
     ctx = build(target, require_paths=False)
     out = factory.make("text" if out_dir else "json")
     out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
-    backend = open_backend(ctx.endpoint)
-    try:
+    with open_backend(ctx.endpoint) as backend:
         result = export(backend.list_routines(), now())
-    except BackendError as err:
-        raise ReconcilerError(err.message) from None
-    finally:
-        backend.close()
     for name, reason in result.skipped:
         out.line(f"skipped {name}: {reason}", "yellow")
     for name, fields in result.copied_values():

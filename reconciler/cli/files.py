@@ -15,6 +15,7 @@ import tempfile
 from typing import Any
 
 from reconciler.diagnostics import ReconcilerError
+from reconciler.manifest.sources import ReadError, read_regular
 
 
 class OutputFileError(ReconcilerError):
@@ -116,3 +117,20 @@ def write_text(path: str, text: str) -> None:
 def write_json(path: str, document: dict[str, Any]) -> None:
     """Write a JSON document (pretty, UTF-8), creating the parent folder."""
     write_text(path, json.dumps(document, indent=2) + "\n")
+
+
+PLAN_FILE_MAX = 256 * 1024 * 1024
+
+
+def read_document(path: str, what: str) -> str:
+    """The UTF-8 text of an input document (a saved plan, an approved plan, a plan JSON for
+    render): a regular file of at most 256 MiB, opened without blocking; one clear line
+    otherwise."""
+    try:
+        data = read_regular(path, PLAN_FILE_MAX)
+    except ReadError as err:
+        raise ReconcilerError(f"cannot use {what} {path}: {err}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ReconcilerError(f"cannot use {what} {path}: it is not UTF-8 text") from None

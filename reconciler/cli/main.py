@@ -18,7 +18,7 @@ from reconciler.cli.plan import plan
 from reconciler.cli.render import render
 from reconciler.cli.schema import schema
 from reconciler.cli.validate import validate
-from reconciler.diagnostics import Diagnostic, ReconcilerError
+from reconciler.diagnostics import Diagnostic, Failure
 from reconciler.views import factory, logs, terminal
 
 
@@ -47,6 +47,13 @@ def cli(ctx: click.Context, verbose: bool, debug: bool) -> None:
     logs.configure(logs.level_from(verbose, debug, os.environ))
     if ctx.invoked_subcommand is None:
         terminal.emit(ctx.get_help())
+
+
+@cli.result_callback()
+@click.pass_context
+def _exit_code(ctx: click.Context, /, code: int | None, **_: object) -> None:
+    """Each command returns its exit code (as a pre-commit command does); this ends with it."""
+    ctx.exit(code or 0)
 
 
 for command in (
@@ -78,7 +85,7 @@ def main() -> None:
     """Entry point: runs the CLI and turns every failure into one line and an exit code."""
     logs.configure(logs.level_from(False, False, os.environ))
     try:
-        cli.main(prog_name="reconciler", standalone_mode=False)
+        code = cli.main(prog_name="reconciler", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.UsageError as err:
@@ -86,7 +93,7 @@ def main() -> None:
         _fail(err.format_message(), hint)
     except click.Abort:
         _fail("cancelled; nothing was changed", code=130)
-    except ReconcilerError as err:
+    except Failure as err:  # every layer's error: config, endpoint, backend, application
         _fail(err.message, err.hint, err.exit_code, err.diagnostics)
     except KeyboardInterrupt:
         _fail("interrupted", code=130)
@@ -99,3 +106,4 @@ def main() -> None:
             f"internal error: {type(err).__name__}: {err}",
             "run with --debug to see the traceback, and please report it",
         )
+    sys.exit(code if isinstance(code, int) else 0)

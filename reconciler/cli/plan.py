@@ -52,7 +52,7 @@ def plan(
     detailed_exitcode: bool,
     timeout: str,
     output: str | None,
-) -> None:
+) -> int:
     """Compare the manifests with the live project and show what apply would change."""
     ctx = build(target, paths, pruning)
     for path in (json_out, out_file):
@@ -60,7 +60,6 @@ def plan(
             check_writable(path)
     out = factory.make(output)
     planned = compute_plan(ctx, out, timeout=parse_timeout(timeout, "--timeout"))
-    planned.backend.close()
     result = planned.plan
     out.plan(result)
     if json_out:
@@ -71,4 +70,4 @@ def plan(
         write_private(out_file, text)
         out.line(f"Saved the plan to {out_file}; apply it with: reconciler apply {out_file}")
     refuse_held_back(result)
-    raise SystemExit(2 if detailed_exitcode and result.has_changes else 0)
+    return 2 if detailed_exitcode and result.has_changes else 0

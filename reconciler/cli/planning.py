@@ -25,10 +25,9 @@ from reconciler.workers import DeadlineExceeded, call_with_deadline
 
 @dataclass
 class Planned:
-    """A plan, the open backend it was made against, and how to find a field's manifest line."""
+    """A plan and how to find a field's manifest line."""
 
     plan: Plan
-    backend: Backend
     locate: Locate
 
 
@@ -70,21 +69,13 @@ def source_locator() -> Locate:
     return locate
 
 
-def compute_plan(
-    ctx: Context, out: View, *, writable: bool = False, timeout: float | None = None
-) -> Planned:
-    """Print the header, then load, read and plan; every failure exits 1 before any write.
-
-    ``writable`` opens the project for the writes that follow (apply)."""
+def compute_plan(ctx: Context, out: View, *, timeout: float | None = None) -> Planned:
+    """Print the header, then load, read and plan (for plan and drift, which never write)."""
     deadline = deadline_after(timeout)
     loaded = load_checked(ctx, out)
-    backend = open_backend(ctx.endpoint, writable=writable)
-    try:
+    with open_backend(ctx.endpoint) as backend:
         result = plan_live(ctx, loaded, backend, out, timeout=timeout, deadline=deadline)
-    except BaseException:
-        backend.close()
-        raise
-    return Planned(result, backend, locator(loaded))
+    return Planned(result, locator(loaded))
 
 
 def load_checked(ctx: Context, out: View) -> LoadResult:

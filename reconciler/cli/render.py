@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli.files import read_document
 from reconciler.diagnostics import ReconcilerError
 from reconciler.plan.model import Plan
 from reconciler.plan.serialize import plan_from_json
@@ -57,10 +58,8 @@ def render(
 
 def _read(path: str) -> tuple[str, Plan]:
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        doc = json.loads(read_document(path, "plan JSON"))
         plan = plan_from_json(doc)
-    except OSError as err:
-        raise ReconcilerError(f"cannot read {path}: {err.strerror or err}") from None
     except (ValueError, KeyError, TypeError) as err:
         raise ReconcilerError(f"{path} is not a plan JSON document ({err})") from None
     return plan.environment or Path(path).stem, plan

@@ -5,12 +5,14 @@ from __future__ import annotations
 from contextlib import ExitStack
 
 from reconciler.cli.context import PruneArgs, TargetArgs, build
+from reconciler.cli.files import PLAN_FILE_MAX
 from reconciler.cli.planning import stack_lock, timed_out
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live import endpoint as endpoints
 from reconciler.live.base import Backend, BackendError
 from reconciler.live.factory import open_backend
 from reconciler.manifest.loader import digest_of
+from reconciler.manifest.sources import ReadError, read_regular
 from reconciler.plan import saved
 from reconciler.plan.model import Plan
 from reconciler.views.base import View
@@ -52,10 +54,10 @@ def load(
     released by ``held``); refuse (changing nothing) when it is not a plan, was edited, is for
     another target, or is stale."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            saved_plan = saved.load(handle.read(), path)
-    except OSError as err:
-        raise ReconcilerError(f"cannot read plan file {path}: {err.strerror or err}") from None
+        data = read_regular(path, PLAN_FILE_MAX)
+        saved_plan = saved.load(data.decode("utf-8-sig"), path)
+    except ReadError as err:
+        raise ReconcilerError(f"cannot read plan file {path}: {err}") from None
     except UnicodeDecodeError:
         raise ReconcilerError(
             f"refusing to apply: {path} is not a saved plan (not UTF-8 text)"
@@ -66,8 +68,7 @@ def load(
     endpoint = _endpoint(plan, target)
     out.header(endpoint.display, endpoint.origin, plan.stack)
     _check_manifests(saved_plan)
-    backend = open_backend(endpoint, writable=True)
-    held.callback(backend.close)
+    backend = held.enter_context(open_backend(endpoint, writable=True))
     held.enter_context(stack_lock(backend, plan.stack, wait))
     try:
         live = call_with_deadline(backend.list_routines, deadline)

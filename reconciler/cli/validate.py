@@ -6,7 +6,7 @@ import click
 
 from reconciler.cli.common import now
 from reconciler.cli.context import ConfigArgs, config_options, offline_settings
-from reconciler.diagnostics import ReconcilerError
+from reconciler.diagnostics import Failure
 from reconciler.manifest.loader import load
 from reconciler.views import factory
 
@@ -21,7 +21,7 @@ from reconciler.views import factory
     default=None,
     help="text (default), json, or github annotations (default under GitHub Actions).",
 )
-def validate(*, paths: tuple[str, ...], config: ConfigArgs, output: str | None) -> None:
+def validate(*, paths: tuple[str, ...], config: ConfigArgs, output: str | None) -> int:
     """Check manifests against the schema and the service's rules (no network needed).
 
     PATHS default to the manifests of reconciler.yaml (of --env when given). Prints one line
@@ -31,11 +31,11 @@ def validate(*, paths: tuple[str, ...], config: ConfigArgs, output: str | None) 
     view = factory.make(output)
     try:
         chosen, values = offline_settings(paths, config)
-    except ReconcilerError as err:
+    except Failure as err:
         if not err.diagnostics:
             raise
         view.validation(err.diagnostics, files=1, routines=0)
-        raise SystemExit(1) from None
+        return 1
     result = load(list(chosen), variables=values, now=now())
     view.validation(result.diagnostics, result.seen, len(result.routines))
-    raise SystemExit(0 if result.ok else 1)
+    return 0 if result.ok else 1

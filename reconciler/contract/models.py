@@ -1,7 +1,7 @@
 """Pydantic models of the Routines wire format (docs/design.md, "Service contract").
 
 These models are the single source of the JSON Schemas: the service side (embedded project and
-emulator) validates request bodies against ``wire_body_schema()``, and the manifest models in
+emulator) validates request bodies against ``contract.wire_schema``, and the manifest models in
 ``reconciler.manifest.models`` extend them with client-only fields.  Length limits and
 cross-field rules live in ``reconciler.contract.rules`` so that each one has a precise message.
 """

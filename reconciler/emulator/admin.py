@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from reconciler.contract.locks import LockHeld, LockHolder
 from reconciler.emulator.faults import FaultConfig
 from reconciler.emulator.protocol import HttpError, Reply, method_not_allowed, parse_json
 from reconciler.emulator.state import EmulatorState
-from reconciler.live.locking import LockHeld, LockHolder
 
 PREFIX: Final = "/_emulator"
 Handler = Callable[[EmulatorState, dict[str, Any]], Reply]

@@ -13,7 +13,7 @@ from reconciler.emulator.faults import ListMode
 from reconciler.emulator.hostile import endless_cursor, endless_page, fake_routines, fake_runs
 from reconciler.emulator.protocol import API_VERSION, HttpError, Reply, json_object
 from reconciler.emulator.routes import RoutineRoute
-from reconciler.live.store import DEFAULT_PAGE_SIZE, RoutineStore
+from reconciler.service import DEFAULT_PAGE_SIZE, RoutineStore
 
 Query = Mapping[str, list[str]]
 Json = dict[str, Any]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from reconciler.live.store import ServiceError
+from reconciler.service import ServiceError
 
 API_VERSION: Final = "v1"
 ROUTINES_FEATURES: Final = frozenset({"V1Preview", "V2Preview"})

@@ -47,7 +47,7 @@ from reconciler.emulator.protocol import (
 from reconciler.emulator.routes import RoutineRoute, match
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.ticker import Ticker
-from reconciler.live.store import RoutineStore, ServiceError, StoreError
+from reconciler.service import RoutineStore, ServiceError, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from reconciler.emulator.clock import EmulatedClock
 from reconciler.emulator.counters import Counters
 from reconciler.emulator.faults import FaultInjector
 from reconciler.emulator.ticker import Ticker
-from reconciler.live.store import RoutineStore
+from reconciler.service import RoutineStore
 
 
 @dataclass

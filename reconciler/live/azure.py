@@ -24,7 +24,7 @@ from azure.core.pipeline.policies import RetryPolicy
 from reconciler.contract.limits import LIST_PAGE_MAX
 from reconciler.live import calls, credentials, emulator_lock, wiretap
 from reconciler.live.azure_errors import BadResponse, translate
-from reconciler.live.base import BackendError, WireRoutine
+from reconciler.live.base import BackendError, Closing, WireRoutine
 from reconciler.live.endpoint import is_loopback
 from reconciler.live.locking import LockHolder
 
@@ -71,7 +71,7 @@ def retry_policy(total: int, backoff: float) -> RetryPolicy[Any, Any]:
     )
 
 
-class AzureBackend:
+class AzureBackend(Closing):
     """Backend over a Foundry project endpoint (or the emulator on a loopback address)."""
 
     def __init__(self, endpoint: str, *, environ: Mapping[str, str] | None = None) -> None:

@@ -7,8 +7,9 @@ The service never returns ``authorization``.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
+from reconciler.diagnostics import Failure
 from reconciler.live.locking import LockHolder
 
 WireRoutine = dict[str, Any]
@@ -26,8 +27,8 @@ ErrorKind = Literal[
 ]
 
 
-class BackendError(Exception):
-    """A failed backend call, already phrased as one clear line."""
+class BackendError(Failure):
+    """A failed backend call, already phrased as one clear line (the live layer's error)."""
 
     def __init__(
         self,
@@ -49,6 +50,19 @@ class BackendError(Exception):
         """True when the request may have reached the service and taken effect (a dropped
         connection after sending, a timeout, a 5xx/429 after retries, a bad response body):
         apply then reads the routine back instead of reporting a failure blindly."""
+
+
+class Closing:
+    """Backends are context managers: ``with open_backend(endpoint) as backend: ...``."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Backend(Protocol):
@@ -106,4 +120,12 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+    def __enter__(self) -> Self:
+        """The backend itself."""
+        ...
+
+    def __exit__(self, *exc: object) -> None:
+        """Close it."""
         ...

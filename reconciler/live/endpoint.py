@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import SplitResult, unquote, urlparse, urlsplit
 
-from reconciler.diagnostics import ReconcilerError
+from reconciler.diagnostics import Failure
 
 DEFAULT_LOCAL = "local:.reconciler/local.db"
+
+
+class EndpointError(Failure):
+    """An endpoint that is not one the reconciler may talk to (one line; never shows user-info)."""
+
+
 ENV_VAR = "AZURE_AI_PROJECT_ENDPOINT"
 
 
@@ -57,11 +63,11 @@ def parse(text: str, origin: str) -> Endpoint:
     if text.startswith("local:"):
         path = text[len("local:") :]
         if not path:
-            raise ReconcilerError(f"endpoint {text!r} ({origin}) names no file: use local:PATH")
+            raise EndpointError(f"endpoint {text!r} ({origin}) names no file: use local:PATH")
         return Endpoint("local", path, origin)
     shown = redact(text)
     if "://" in text and "@" in text:
-        raise ReconcilerError(
+        raise EndpointError(
             f"endpoint {shown!r} ({origin}) contains user-info (user:password@): credentials "
             "never go in the endpoint; the reconciler signs in with Azure credentials"
         )
@@ -70,16 +76,16 @@ def parse(text: str, origin: str) -> Endpoint:
         host = parsed.hostname
         _ = parsed.port  # raises for a port that is not a number in 0-65535
     except ValueError as err:
-        raise ReconcilerError(f"endpoint {shown!r} ({origin}) is not a valid URL: {err}") from None
+        raise EndpointError(f"endpoint {shown!r} ({origin}) is not a valid URL: {err}") from None
     if parsed.scheme not in ("https", "http") or not host:
-        raise ReconcilerError(
+        raise EndpointError(
             f"unknown endpoint {shown!r} ({origin}): use local:PATH, "
             "https://<account>.services.ai.azure.com/api/projects/<project>, or "
             "http://127.0.0.1:PORT/api/projects/<project> for the emulator"
         )
     _check_path(parsed, text, origin)
     if parsed.scheme == "http" and not is_loopback(host):
-        raise ReconcilerError(
+        raise EndpointError(
             f"refusing plain http:// for non-loopback host {host!r} ({origin}): "
             "tokens would travel unencrypted; use https://"
         )
@@ -101,18 +107,18 @@ def _check_path(parsed: SplitResult, text: str, origin: str) -> None:
     garble it) and ``.``/``..`` segments (the header would name another project than the one
     written to); then require ``/api/projects/<project>``."""
     if "?" in text or "#" in text:
-        raise ReconcilerError(
+        raise EndpointError(
             f"endpoint {text!r} ({origin}) has a query string or fragment ('?' or '#'): "
             "use https://<account>.services.ai.azure.com/api/projects/<project>"
         )
     if any(part in (".", "..") for part in re.split(r"[/\\]", unquote(parsed.path))):
-        raise ReconcilerError(
+        raise EndpointError(
             f"endpoint {text!r} ({origin}) has a '.' or '..' path segment: write the project "
             "path it stands for"
         )
     _, marker, project = parsed.path.partition("/api/projects/")
     if not marker or not project.strip("/"):
-        raise ReconcilerError(
+        raise EndpointError(
             f"endpoint {text!r} ({origin}) is not a project endpoint: it must contain "
             "/api/projects/<project>"
         )
@@ -138,7 +144,7 @@ def resolve(
 
 def _given(value: str, origin: str) -> str:
     if not value.strip():
-        raise ReconcilerError(
+        raise EndpointError(
             f"{origin} is empty: refusing to fall back to another project",
             hint="set it to a project endpoint, or leave it out for the local project",
         )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-from reconciler.diagnostics import ReconcilerError
-from reconciler.live.base import Backend, BackendError
+from reconciler.live.base import Backend
 from reconciler.live.endpoint import Endpoint
 
 
@@ -17,22 +16,19 @@ def open_backend(endpoint: Endpoint, *, writable: bool = False) -> Backend:
     open an existing file read-only (SQLite ``mode=ro``), so they work on read-only media and
     can never change it.
     """
-    try:
-        if endpoint.kind == "local":
-            from reconciler.live.local import LocalBackend, MissingLocalProject  # noqa: PLC0415
+    if endpoint.kind == "local":
+        from reconciler.live.local import LocalBackend, MissingLocalProject  # noqa: PLC0415
 
-            if writable:
-                return LocalBackend(endpoint.value)
-            if not os.path.exists(endpoint.value):
-                return MissingLocalProject(endpoint.value)
-            backend = LocalBackend(endpoint.value, read_only=True)
-            if backend.store.empty:  # a file without tables yet: apply would initialize it
-                backend.close()
-                return MissingLocalProject(endpoint.value)
-            return backend
-        # The SDK takes most of a second to import: only azure endpoints pay for it.
-        from reconciler.live.azure import AzureBackend  # noqa: PLC0415
+        if writable:
+            return LocalBackend(endpoint.value)
+        if not os.path.exists(endpoint.value):
+            return MissingLocalProject(endpoint.value)
+        backend = LocalBackend(endpoint.value, read_only=True)
+        if backend.store.empty:  # a file without tables yet: apply would initialize it
+            backend.close()
+            return MissingLocalProject(endpoint.value)
+        return backend
+    # The SDK takes most of a second to import: only azure endpoints pay for it.
+    from reconciler.live.azure import AzureBackend  # noqa: PLC0415
 
-        return AzureBackend(endpoint.value)
-    except BackendError as err:
-        raise ReconcilerError(err.message) from None
+    return AzureBackend(endpoint.value)

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from reconciler.contract import limits
-from reconciler.live.base import BackendError, ErrorKind, WireRoutine
+from reconciler.live.base import BackendError, Closing, ErrorKind, WireRoutine
 from reconciler.live.locking import LockHolder
-from reconciler.live.store import RoutineStore, ServiceError, StoreError
+from reconciler.service import RoutineStore, ServiceError, StoreError
 
 __all__ = ["PROJECT", "LocalBackend"]
 
@@ -46,7 +46,7 @@ def _translated() -> Iterator[None]:
         raise BackendError(str(err), kind="config") from None
 
 
-class LocalBackend:
+class LocalBackend(Closing):
     """``Backend`` over a local SQLite project file."""
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
@@ -146,7 +146,7 @@ class LocalBackend:
         self._store.close()
 
 
-class MissingLocalProject:
+class MissingLocalProject(Closing):
     """A local project file that does not exist yet: an empty project that reading never
     creates (``plan``/``drift``/``export`` on a mistyped path leave no file behind)."""
 

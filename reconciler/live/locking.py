@@ -7,7 +7,8 @@ hold, and the compare-before-write check of every change is the guard.
 A lock names its holder (pid, host, start time, a random token). It is renewed by a heartbeat
 every ``HEARTBEAT_SECONDS``; a lock whose heartbeat is older than ``STALE_SECONDS``, or whose
 holder process is gone from this host, is taken over (an apply killed with ``kill -9`` never
-blocks the next one for long).
+blocks the next one for long). ``LockHolder``, ``LockHeld`` and the staleness rule are shared with
+the service side and live in ``reconciler.contract.locks``; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -20,74 +21,30 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
+
+from reconciler.contract.locks import STALE_SECONDS, LockHeld, LockHolder, is_stale
+
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "POLL_SECONDS",
+    "STALE_SECONDS",
+    "Lease",
+    "LockHeld",
+    "LockHolder",
+    "Lockable",
+    "hold",
+    "is_stale",
+    "me",
+]
 
 HEARTBEAT_SECONDS = 10.0
-STALE_SECONDS = 60.0
 POLL_SECONDS = 0.5
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    """Who holds (or asks for) a stack's lock."""
-
-    token: str
-    pid: int
-    host: str
-    since: float
-
-    def describe(self) -> str:
-        """``pid 123, host ci-7, since 2026-12-01 10:00:00 UTC``."""
-        when = datetime.fromtimestamp(self.since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        return f"pid {self.pid}, host {self.host}, since {when}"
-
-    def to_json(self) -> dict[str, Any]:
-        """The holder as JSON (what the emulator's lock route takes and returns)."""
-        return {"token": self.token, "pid": self.pid, "host": self.host, "since": self.since}
-
-    @classmethod
-    def from_json(cls, data: Any) -> LockHolder:
-        """Parse a holder; raises ValueError naming the bad field."""
-        if not isinstance(data, dict):
-            raise ValueError("a lock holder must be a JSON object")
-        try:
-            return cls(
-                str(data["token"]), int(data["pid"]), str(data["host"]), float(data["since"])
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"invalid lock holder: {err}") from None
 
 
 def me() -> LockHolder:
     """A new holder for this process."""
     return LockHolder(uuid.uuid4().hex, os.getpid(), socket.gethostname(), time.time())
-
-
-class LockHeld(Exception):
-    """Another apply holds the stack's lock."""
-
-    def __init__(self, stack: str, holder: LockHolder) -> None:
-        super().__init__(f"another apply of stack {stack} is running ({holder.describe()})")
-        self.stack = stack
-        self.holder = holder
-
-
-def is_stale(holder: LockHolder, heartbeat: float, now: float) -> bool:
-    """True when the holder stopped renewing, or is a process that no longer runs here."""
-    if now - heartbeat > STALE_SECONDS:
-        return True
-    return holder.host == socket.gethostname() and not _alive(holder.pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 class Lockable(Protocol):

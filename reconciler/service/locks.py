@@ -12,7 +12,7 @@ import sqlite3
 import time
 from typing import Final
 
-from reconciler.live.locking import LockHeld, LockHolder, is_stale
+from reconciler.contract.locks import LockHeld, LockHolder, is_stale
 
 CREATE: Final = (
     "CREATE TABLE IF NOT EXISTS locks (project TEXT NOT NULL, stack TEXT NOT NULL, "

@@ -1,0 +1,201 @@
+"""The embedded project: a SQLite file that behaves like the Foundry Routines service.
+
+``RoutineStore`` is the service side shared by the ``local`` backend and the HTTP emulator, so
+its errors carry HTTP semantics (``ServiceError``: status, code, message, param) and it enforces
+the same rules as the real service (docs/design.md, "Service contract"): full-replace PUT,
+``authorization`` on create only, run records kept after delete, exactly-once timers, disabled
+routines that neither fire nor replay missed firings.
+
+Every operation reads the time once from the store's ``Clock`` and runs in one transaction of
+``ProjectFile`` (``reconciler.service.connections``). Before a routine is changed it is settled
+up to that time under its old definition (the firing model of ``reconciler.service.runs``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from reconciler.contract.locks import LockHolder
+from reconciler.service import locks, rows
+from reconciler.service import sqlite as sql
+from reconciler.service.clock import SYSTEM_CLOCK, Clock
+from reconciler.service.connections import ProjectFile
+from reconciler.service.cursors import decode_cursor, encode_cursor
+from reconciler.service.errors import ServiceError, not_found
+from reconciler.service.requests import check_page_args, check_payload, validate_put
+from reconciler.service.rows import Routine
+from reconciler.service.runs import due_records, new_id, next_fire, run_record
+
+Json = dict[str, Any]
+Page = tuple[list[Json], str | None]
+
+
+class RoutineStore(ProjectFile):
+    """Routines and their runs, per project, in one SQLite file; safe across threads/processes."""
+
+    def __init__(self, path: str, clock: Clock = SYSTEM_CLOCK, *, read_only: bool = False) -> None:
+        self._clock = clock
+        super().__init__(path, read_only=read_only)
+
+    # -- routines --
+
+    def put(self, project: str, name: str, body: Json) -> Json:
+        """Create or fully replace a routine (``PUT /routines/{name}``)."""
+        now = self._clock.now()
+        with self._read() as conn:
+            existing = rows.find(conn, project, name)
+        desired = validate_put(name, body, int(now), rows.timer_instants(existing))
+        with self._write() as conn:
+            current = rows.find(conn, project, name)
+            if current is None:
+                rows.insert(conn, project, name, desired, now)
+            else:
+                self._settle(conn, current, now)
+                rows.update(conn, current, desired, now)
+            return rows.require(conn, project, name).to_wire()
+
+    def get(self, project: str, name: str) -> Json:
+        """One routine; 404 when absent."""
+        with self._read() as conn:
+            return rows.require(conn, project, name).to_wire()
+
+    def authorization_of(self, project: str, name: str) -> str:
+        """The identity fixed at creation (``agent`` or ``creator``); never in the Routine JSON."""
+        with self._read() as conn:
+            return rows.require(conn, project, name).identity
+
+    def delete(self, project: str, name: str) -> None:
+        """Delete a routine; 404 when absent. Its run records are kept."""
+        now = self._clock.now()
+        with self._write() as conn:
+            current = rows.require(conn, project, name)
+            self._settle(conn, current, now)
+            conn.execute(sql.DELETE_ROUTINE, (current.seq,))
+
+    def set_enabled(self, project: str, name: str, enabled: bool) -> Json:
+        """Enable or disable (``:enable`` / ``:disable``); bumps ``updated_at``; 404 when absent."""
+        now = self._clock.now()
+        with self._write() as conn:
+            current = rows.require(conn, project, name)
+            self._settle(conn, current, now)
+            conn.execute(sql.SET_ENABLED, (int(enabled), int(now), current.seq))
+            return rows.require(conn, project, name).to_wire()
+
+    def list(
+        self,
+        project: str,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        order: str = "asc",
+    ) -> Page:
+        """One page of routines by creation time, and the cursor of the next page (or None)."""
+        size = check_page_args(limit, order)
+        key = decode_cursor(after, "r", 2) if after is not None else ()
+        query = sql.LIST_ROUTINES_SELECT + sql.LIST_ROUTINES[(order, bool(key))]
+        with self._read() as conn:
+            selected = conn.execute(query, (project, *key, size + 1)).fetchall()
+        found = [Routine.from_row(row) for row in selected]
+        last = found[size - 1] if len(found) > size else None
+        cursor = encode_cursor("r", last.created_at, last.seq) if last is not None else None
+        return [routine.to_wire() for routine in found[:size]], cursor
+
+    # -- runs --
+
+    def dispatch(self, project: str, name: str, payload: Json | None = None) -> Json:
+        """Queue one manual run (``:dispatch_async``); 404 absent, 409 disabled, 400 bad payload."""
+        now = self._clock.now()
+        with self._write() as conn:
+            routine = rows.require(conn, project, name)
+            if not routine.enabled:
+                message = f"routine {name!r} is disabled; enable it before dispatching"
+                raise ServiceError(409, "routine_disabled", message)
+            check_payload(payload, str(routine.action.get("type")))
+            dispatch_id = new_id()
+            record = run_record(routine, source="manual_dispatch", now=now, dispatch_id=dispatch_id)
+            conn.execute(sql.INSERT_RUN, (project, name, json.dumps(record)))
+        return {
+            "dispatch_id": dispatch_id,
+            "action_correlation_id": record["action_correlation_id"],
+            "task_id": record["task_id"],
+        }
+
+    def list_runs(
+        self,
+        project: str,
+        name: str,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        order: str = "desc",
+    ) -> Page:
+        """One page of a routine's runs (newest first by default) and the next cursor."""
+        size = check_page_args(limit, order)
+        key = decode_cursor(after, "u", 1) if after is not None else ()
+        query = sql.LIST_RUNS_SELECT + sql.LIST_RUNS[(order, bool(key))]
+        with self._read() as conn:
+            found = conn.execute(query, (project, name, *key, size + 1)).fetchall()
+            if not found and not rows.known(conn, project, name):
+                raise not_found(name)
+        cursor = encode_cursor("u", int(found[size - 1][0])) if len(found) > size else None
+        return [json.loads(record) for _, record in found[:size]], cursor
+
+    def fire_due(self, now: float) -> int:
+        """Write a run for every due firing of enabled schedule/timer routines; count them."""
+        with self._write() as conn:
+            due = [Routine.from_row(row) for row in conn.execute(sql.SELECT_DUE, (now,))]
+            written = 0
+            for routine in due:
+                written += self._fire(conn, routine, now)
+                watermark = (now, next_fire(routine.triggers, now), routine.seq)
+                conn.execute(sql.MOVE_WATERMARK, watermark)
+        return written
+
+    # -- stack locks (one apply per stack at a time) --
+
+    def acquire_lock(self, project: str, stack: str, holder: LockHolder) -> None:
+        """Take ``stack``'s lock; raises ``LockHeld`` while another live apply holds it."""
+        with self._write() as conn:
+            locks.acquire(conn, project, stack, holder)
+
+    def renew_lock(self, project: str, stack: str, holder: LockHolder) -> None:
+        """Refresh the heartbeat of the holder's lock."""
+        with self._write() as conn:
+            locks.renew(conn, project, stack, holder)
+
+    def release_lock(self, project: str, stack: str, holder: LockHolder) -> None:
+        """Release the holder's lock."""
+        with self._write() as conn:
+            locks.release(conn, project, stack, holder)
+
+    # -- lifecycle --
+
+    def __enter__(self) -> RoutineStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- firing --
+
+    def _settle(self, conn: sqlite3.Connection, routine: Routine, now: float) -> None:
+        """Fire what fell due under the routine's current definition, then move its watermark."""
+        if routine.last_checked >= now:
+            return
+        if routine.enabled:
+            self._fire(conn, routine, now)
+        conn.execute(sql.MOVE_WATERMARK, (now, next_fire(routine.triggers, now), routine.seq))
+
+    @staticmethod
+    def _fire(conn: sqlite3.Connection, routine: Routine, now: float) -> int:
+        """Insert one run per due firing of ``routine``; return how many."""
+        records = due_records(routine, now)
+        if not records:
+            return 0
+        conn.executemany(
+            sql.INSERT_RUN,
+            [(routine.project, routine.name, json.dumps(record)) for record in records],
+        )
+        return len(records)
