@@ -85,6 +85,7 @@ class _Runner:
         self.result = ApplyResult()
         self.consecutive = 0
         self.lock = threading.Lock()
+        self.starts: dict[str, float] = {}
 
     def record(self, item: ChangeResult) -> None:
         with self.lock:
@@ -109,6 +110,10 @@ class _Runner:
     def expired(self) -> bool:
         deadline = self.settings.deadline
         return deadline is not None and time.monotonic() >= deadline
+
+    def started_at(self, change: Change) -> float:
+        with self.lock:
+            return self.starts.get(change.name, time.monotonic())
 
     def one(self, change: Change) -> ChangeResult:
         start = time.monotonic()
@@ -157,6 +162,8 @@ class _Runner:
                 if self.stopping or self.expired:
                     break
                 change = pending.pop(0)
+                with self.lock:
+                    self.starts[change.name] = time.monotonic()
                 if self.settings.on_start is not None:
                     self.settings.on_start(change)
                 running[pool.submit(functools.partial(self.one, change))] = change
@@ -179,7 +186,8 @@ class _Runner:
                 self.record(future.result())
             else:
                 message = f"still in flight when {why}: it may or may not take effect"
-                self.record(ChangeResult(change.name, change.action, "failed", message))
+                seconds = time.monotonic() - self.started_at(change)
+                self.record(ChangeResult(change.name, change.action, "unknown", message, seconds))
         running.clear()
 
     def skip(self, changes: list[Change], why: str) -> None:
@@ -226,7 +234,7 @@ def apply_plan(
     result = runner.result
     if result.interrupted or result.timed_out:
         runner.skip(deletes, runner.why_not_started())
-    elif result.count("failed") or result.count("skipped") or result.count("conflict"):
+    elif any(result.count(s) for s in ("failed", "skipped", "conflict", "unknown")):
         runner.skip(
             deletes, "not started: deletes run only after every create and update succeeded"
         )

@@ -18,7 +18,8 @@ from reconciler.plan import precheck
 from reconciler.plan.fingerprint import ABSENT
 from reconciler.plan.model import Action, Change
 
-Status = Literal["ok", "failed", "conflict", "skipped"]
+Status = Literal["ok", "failed", "conflict", "unknown", "skipped"]
+"""``unknown``: still in flight when apply stopped waiting; it may or may not take effect."""
 
 
 @dataclass(frozen=True)

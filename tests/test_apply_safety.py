@@ -338,3 +338,24 @@ def test_a_routine_disowned_mid_apply_is_never_deleted(tmp_path: Path) -> None:
     assert "conflict delete   victim" in out
     assert "its ownership record was removed" in out and "nothing written" in out
     assert still_there["description"] == "taken over by hand"
+
+
+def test_a_conflict_names_only_the_fields_that_changed_even_when_sensitive(
+    tmp_path: Path,
+) -> None:
+    backend = LocalBackend(str(tmp_path / "p.db"))
+    (tmp_path / "m").mkdir()
+    text = routine_yaml(["secretive"]).replace(
+        "      agent_name: a\n",
+        "      agent_name: a\n      input: {api_key: hunter2, note: old}\n"
+        "    reconcile:\n      sensitive: [/action/input/api_key]\n",
+    )
+    (tmp_path / "m" / "r.yaml").write_text(text)
+    assert apply_plan(make_plan(tmp_path / "m", backend), backend).ok
+    (tmp_path / "m" / "r.yaml").write_text(text.replace("note: old", "note: new"))
+    planned = make_plan(tmp_path / "m", backend)
+    backend.disable("secretive")  # someone pauses it while the apply is on its way
+    [result] = apply_plan(planned, backend).results
+    assert result.status == "conflict"
+    assert "(changed: enabled)" in result.message
+    assert "hunter2" not in result.message

@@ -63,8 +63,7 @@ def translate(
         )
     if isinstance(err, ServiceResponseError):
         return BackendError(
-            f"the connection to {endpoint} dropped or timed out during {what}{_after(retries)}: "
-            "it may or may not have taken effect",
+            f"the connection to {endpoint} dropped or timed out during {what}{_after(retries)}",
             kind="unreachable",
             maybe_applied=True,
         )
@@ -93,13 +92,23 @@ def bad_response(operation: str, name: str | None, endpoint: str, err: Exception
     )
 
 
+def _body_excerpt() -> str:
+    last = calls.last_response()
+    if last is None or not last.excerpt:
+        return ""
+    kind = last.content_type.split(";")[0].strip() or "no content type"
+    return f" ({kind}: {last.excerpt!r})"
+
+
 def _what(operation: str, name: str | None) -> str:
     words = operation.replace("_", " ")
     return f"{words} '{name}'" if name else words
 
 
 def _after(retries: int) -> str:
-    return f" (gave up after {retries} retries)" if retries else ""
+    if not retries:
+        return ""
+    return f" (gave up after {retries} {'retry' if retries == 1 else 'retries'})"
 
 
 def _from_status(
@@ -143,6 +152,8 @@ def _from_status(
         )
     where = f" at {param}" if param else ""
     kind: ErrorKind = "invalid" if status == 400 else ("conflict" if status == 409 else "server")
+    if code is None:  # not the service's error body (a gateway's page, say): show what came
+        message = f"{message} from {endpoint}{_body_excerpt()}"
     return BackendError(
         f"{status} {code or 'error'}{where} for {what}: {message}{_after(retries)}",
         kind=kind,

@@ -99,26 +99,43 @@ def _walk(root: Path, problems: list[Diagnostic]) -> list[str]:
     return files
 
 
-def read_text(path: str) -> tuple[SourceText | None, Diagnostic | None]:
-    """Read one manifest: regular files only, size limit, binary check and strict UTF-8, each
-    as a diagnostic.  Opening never blocks (``O_NONBLOCK``, then ``fstat``)."""
+class ReadError(Exception):
+    """A file that cannot be read safely; the message is one line (without the path)."""
+
+
+def read_regular(path: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes. Opening never blocks
+    (``O_NONBLOCK``, then ``fstat``), so a FIFO or device is refused, never read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except (OSError, ValueError) as err:
-        return None, error(f"cannot read file: {_reason(err)}", file=path)
+        raise ReadError(f"cannot read file: {_reason(err)}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return None, error(not_regular(info.st_mode), file=path)
-        if info.st_size > MAX_FILE_BYTES:
-            return None, _too_big(path, info.st_size)
-        data = _read_at_most(fd, MAX_FILE_BYTES + 1)
+            raise ReadError(not_regular(info.st_mode))
+        if info.st_size > limit:
+            raise ReadError(_too_big(info.st_size, limit))
+        data = _read_at_most(fd, limit + 1)
     except OSError as err:
-        return None, error(f"cannot read file: {_reason(err)}", file=path)
+        raise ReadError(f"cannot read file: {_reason(err)}") from None
     finally:
         os.close(fd)
-    if len(data) > MAX_FILE_BYTES:  # it grew after fstat
-        return None, _too_big(path, len(data))
+    if len(data) > limit:  # it grew after fstat
+        raise ReadError(_too_big(len(data), limit))
+    return data
+
+
+def read_text(path: str) -> tuple[SourceText | None, Diagnostic | None]:
+    """Read one manifest: regular files only, size limit, binary check and strict UTF-8, each
+    as a diagnostic."""
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except ReadError as err:
+        message = str(err)
+        if message.startswith("file is "):
+            message += " (split it into several files)"
+        return None, error(message, file=path)
     return _decode(path, data)
 
 
@@ -126,11 +143,8 @@ def _reason(err: Exception) -> str:
     return (err.strerror if isinstance(err, OSError) else None) or str(err)
 
 
-def _too_big(path: str, size: int) -> Diagnostic:
-    return error(
-        f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes (split it into several files)",
-        file=path,
-    )
+def _too_big(size: int, limit: int) -> str:
+    return f"file is {size} bytes; the limit is {limit} bytes"
 
 
 def _read_at_most(fd: int, limit: int) -> bytes:

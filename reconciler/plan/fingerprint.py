@@ -10,6 +10,25 @@ ABSENT = "absent"
 _VOLATILE = ("created_at", "updated_at")
 
 
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def field_prints(live: dict[str, Any] | None) -> dict[str, str]:
+    """A short digest of each canonical field (and of the ownership record) of a live
+    routine: what a conflict message compares to name the fields that changed, without
+    keeping (or showing) their values."""
+    if live is None:
+        return {}
+    from reconciler.plan import normalize  # noqa: PLC0415 - normalize imports ownership
+
+    canonical, record = normalize.live(live)
+    prints = {key: _digest(value) for key, value in canonical.items()}
+    prints["ownership"] = _digest(None if record is None else record.render())
+    return prints
+
+
 def fingerprint(live: dict[str, Any] | None) -> str:
     """SHA-256 of the routine's content (timestamps left out), or ``absent``."""
     if live is None:

@@ -58,6 +58,7 @@ def _change(change: Change) -> dict[str, Any]:
         "fingerprint": change.fingerprint,
         "source": _location(change.source),
         "relative_timers": list(change.relative_timers),
+        "field_prints": dict(change.field_prints),
     }
 
 
@@ -75,6 +76,7 @@ def _unchange(data: dict[str, Any]) -> Change:
         fingerprint=str(data["fingerprint"]),
         source=None if source is None else Location(**source),
         relative_timers=[str(name) for name in data["relative_timers"]],
+        field_prints={str(k): str(v) for k, v in data["field_prints"].items()},
     )
 
 

@@ -13,7 +13,7 @@ from reconciler.diagnostics import Diagnostic, error
 from reconciler.plan import normalize, ownership
 from reconciler.plan.desired import Desired, Pattern
 from reconciler.plan.diff import FieldDiff, field_diffs, split_ignored
-from reconciler.plan.fingerprint import fingerprint
+from reconciler.plan.fingerprint import field_prints, fingerprint
 from reconciler.plan.model import Action, BlockedDelete, Change, Plan, Unmanaged
 from reconciler.plan.redact import UNDECLARED_SENSITIVE, redact
 from reconciler.plan.safety import Candidate, judge
@@ -85,6 +85,7 @@ def _plan_declared(
     change = _decide(d, before=before, after=effective, kept=kept, old=record, new=new_record)
     change.ignored = [_redact_diff(x, d.sensitive) for x in ignored]
     change.fingerprint = fingerprint(live)
+    change.field_prints = field_prints(live)
     if change.action is not Action.NOOP:
         change.body = _body(d, effective, new_record)
     protected = d.protect or (record is not None and record.protect)
@@ -387,4 +388,5 @@ def _delete(live: dict[str, Any]) -> Change:
         reason="not declared in the selected manifests; prune is on",
         before=redact(before, UNDECLARED_SENSITIVE),
         fingerprint=fingerprint(live),
+        field_prints=field_prints(live),
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler.plan import normalize
-from reconciler.plan.fingerprint import ABSENT, fingerprint
+from reconciler.plan.fingerprint import ABSENT, field_prints, fingerprint
 from reconciler.plan.model import Action, Change
 
 Verdict = Literal["write", "done", "unchanged", "conflict"]
@@ -93,9 +93,9 @@ def changed_since(change: Change, live: Live) -> str:
     _, record = normalize.live(live)
     if record is None or record.name != change.name:
         return "its ownership record was removed"
-    canonical, _ = normalize.live(live)
-    before = change.before or {}
-    fields = sorted(key for key in canonical if before.get(key) != canonical[key])
-    if not fields:
+    now = field_prints(live)
+    fields = sorted(k for k in now.keys() | change.field_prints.keys()
+                    if now.get(k) != change.field_prints.get(k))  # fmt: skip
+    if not fields or not change.field_prints:
         return "its content changed"
     return "changed: " + ", ".join(fields)

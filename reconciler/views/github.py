@@ -65,9 +65,11 @@ class GitHubView(HumanView):
     def progress(self, item: ChangeResult) -> None:
         """The result line; a failure or conflict also as an annotation at its manifest line."""
         super().progress(item)
-        if item.status not in ("failed", "conflict"):
+        if item.status not in ("failed", "conflict", "unknown"):
             return
-        verb = "failed" if item.status == "failed" else "conflicts"
+        verb = {"failed": "failed", "conflict": "conflicts"}.get(
+            item.status, "has an unknown outcome"
+        )
         message = f"{item.action.value} {item.name} {verb}: {item.message}"
         found = item.where
         located = (

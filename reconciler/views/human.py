@@ -22,7 +22,13 @@ from reconciler.views import diagnostics as diag_view
 from reconciler.views import drift as drift_view
 from reconciler.views import plan_text
 
-_STYLE = {"ok": "green", "failed": "red", "conflict": "red", "skipped": "yellow"}
+_STYLE = {
+    "ok": "green",
+    "failed": "red",
+    "conflict": "red",
+    "unknown": "red",
+    "skipped": "yellow",
+}
 
 
 def console(stream: Any) -> Console:
@@ -69,8 +75,9 @@ def apply_closing(result: ApplyResult, held_back: int) -> tuple[str, bool]:
         state = "complete"
     else:
         state = "finished with errors" if not result.ok else "finished"
-    conflicts = result.count("conflict")
+    conflicts, unknown = result.count("conflict"), result.count("unknown")
     conflict_text = f"{conflicts} conflict{'' if conflicts == 1 else 's'}, " if conflicts else ""
+    conflict_text += f"{unknown} unknown, " if unknown else ""
     line = (
         f"Apply {state}: {done['created']} created, {done['updated']} updated, "
         f"{done['replaced']} replaced, {done['deleted']} deleted, {result.count('failed')} "
