@@ -359,3 +359,72 @@ def test_a_conflict_names_only_the_fields_that_changed_even_when_sensitive(
     assert result.status == "conflict"
     assert "(changed: enabled)" in result.message
     assert "hunter2" not in result.message
+
+
+def test_the_wait_for_a_lock_never_outlasts_the_timeout(tmp_path: Path) -> None:
+    _examples(tmp_path)
+    db = tmp_path / "p.db"
+    LocalBackend(str(db)).acquire_lock("default", me())
+    started = time.monotonic()
+    done = run_cli(
+        "apply", "manifests", "--auto-approve", "--lock-timeout", "5m", "--timeout", "2s",
+        "--endpoint", f"local:{db}", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert time.monotonic() - started < 15
+    assert "Waiting for the lock: another apply of stack default is running" in done.stdout
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith("error: timed out waiting for the lock (--timeout): another apply")
+
+
+def test_the_emulator_lock_is_keyed_by_the_decoded_project(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "r.yaml").write_text(routine_yaml(["r1"]))
+    with Emulator(tmp_path / "emu.db") as emu:
+        emu.state.store.acquire_lock("dev", "default", me())
+        done = run_cli(
+            "apply", "m", "--auto-approve", "--endpoint", f"{emu.url}/api/projects/d%65v",
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 1
+        assert "another apply of stack default is running" in done.stderr
+        assert emu.state.store.list("dev", limit=10)[0] == []
+
+
+def test_a_broken_lock_route_fails_closed() -> None:
+    from reconciler.live import emulator_lock
+    from reconciler.live.base import BackendError
+    from tests.hostile_servers import http_response, trickle_server
+
+    page = http_response(b'{"error": {}}', status="500 Internal Server Error")
+    with (
+        trickle_server(page, 0.0001) as port,
+        pytest.raises(BackendError, match="the lock route answered 500"),
+    ):
+        emulator_lock.acquire(f"http://127.0.0.1:{port}/api/projects/p", "s", me())
+    with trickle_server(http_response(b"{}", status="404 Not Found"), 0.0001) as port:
+        assert emulator_lock.acquire(f"http://127.0.0.1:{port}/api/projects/p", "s", me()) is False
+
+
+def test_an_apply_that_loses_its_lock_stops_starting_changes(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "r.yaml").write_text(routine_yaml([f"r{i:02d}" for i in range(20)]))
+    with Emulator(tmp_path / "emu.db") as emu:
+        admin(emu.url, "PUT", "faults", {"latency_ms": 150})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "apply", "m", "--auto-approve",
+             "--concurrency", "1", "--endpoint", emu.endpoint()],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "NO_COLOR": "1", "RECONCILER_LOCK_HEARTBEAT": "0.3"},
+        )  # fmt: skip
+        assert process.stdout is not None
+        while "ok      create" not in process.stdout.readline():
+            pass
+        with emu.state.store._transaction("BEGIN IMMEDIATE") as conn:  # taken over
+            conn.execute("UPDATE locks SET token = 'someone-else'")
+        out, err = process.communicate(timeout=120)
+        created = len(emu.state.store.list(PROJECT, limit=100)[0])
+    assert process.returncode == 1, out + err
+    assert "this apply lost the lock of stack default" in err
+    assert "not started: apply was interrupted" in out
+    assert created < 20

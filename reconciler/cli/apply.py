@@ -38,6 +38,7 @@ from reconciler.cli.planning import (
 )
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live.factory import open_backend
+from reconciler.live.locking import STALE_SECONDS, Lease
 from reconciler.manifest.sources import MANIFEST_SUFFIXES
 from reconciler.plan import saved
 from reconciler.plan.model import Plan
@@ -132,7 +133,7 @@ def apply(
     approved = _read_approved(approved_plan) if approved_plan else {}
     with ExitStack() as held:
         if saved_file:
-            plan, backend = saved_apply.load(
+            plan, backend, lease = saved_apply.load(
                 saved_file, target, out, held, wait=wait, limit=limit, deadline=deadline
             )
             _preview(plan, out)
@@ -141,7 +142,7 @@ def apply(
             ctx = build(target, paths, pruning)
             loaded = load_checked(ctx, out)
             backend = held.enter_context(open_backend(ctx.endpoint, writable=True))
-            held.enter_context(stack_lock(backend, ctx.stack, wait))
+            lease = held.enter_context(stack_lock(backend, ctx.stack, wait, deadline, out))
             plan = plan_live(ctx, loaded, backend, out, timeout=limit, deadline=deadline)
             locate = locator(loaded)
             _preview(plan, out)
@@ -151,7 +152,7 @@ def apply(
                 _confirm(auto_approve or approved_plan is not None, out)
         started = now()
         watch = progress.ApplyProgress(out.human, len(plan.pending), out.progress)
-        with _interrupts() as stop, progress.shown(watch):
+        with _interrupts(out) as stop, _losing(lease, stop), progress.shown(watch):
             result = apply_plan(
                 plan,
                 backend,
@@ -168,6 +169,9 @@ def apply(
     )
     out.apply_record(document)
     try:
+        if lease.lost.is_set():
+            out.apply_summary(result, held_back=len(plan.held_back))
+            raise _lost(plan.stack)
         return _finish(plan, result, out, limit)
     finally:
         if audit_out:
@@ -175,7 +179,34 @@ def apply(
 
 
 @contextmanager
-def _interrupts() -> Iterator[threading.Event]:
+def _losing(lease: Lease, stop: threading.Event) -> Iterator[None]:
+    """A lost lock (this apply stalled, another took the lock over) stops starting changes."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            if lease.lost.is_set():
+                stop.set()
+                return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+def _lost(stack: str) -> ReconcilerError:
+    return ReconcilerError(
+        f"this apply lost the lock of stack {stack}: it stalled for longer than "
+        f"{int(STALE_SECONDS)} s and another apply took the lock over; nothing new was started",
+        hint="run plan to see where the project stands",
+    )
+
+
+@contextmanager
+def _interrupts(out: View) -> Iterator[threading.Event]:
     """Ctrl-C or SIGTERM (what CI sends on cancel) during apply: the first sets the event
     (nothing new starts; what is in flight is waited for and reported), a second stops waiting."""
     stop = threading.Event()
@@ -185,6 +216,11 @@ def _interrupts() -> Iterator[threading.Event]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
+        out.line(
+            "Stopping: nothing new starts; waiting for the changes in flight (interrupt again "
+            "to stop waiting)",
+            "yellow",
+        )
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,15 +129,25 @@ def duration_text(timeout: float | None) -> str:
 
 
 @contextmanager
-def stack_lock(backend: Backend, stack: str, wait: float) -> Iterator[locking.Lease]:
+def stack_lock(
+    backend: Backend, stack: str, wait: float, deadline: float | None, out: View
+) -> Iterator[locking.Lease]:
     """Hold the stack's apply lock where the target can hold one (the embedded project, the
-    emulator); another apply holding it is one clear error."""
+    emulator); another apply holding it is one clear error. The wait for it (--lock-timeout)
+    never outlasts the command's --timeout."""
+    bounded = wait if deadline is None else max(0.0, min(wait, deadline - time.monotonic()))
+
+    def waiting(held: locking.LockHeld) -> None:
+        out.line(f"Waiting for the lock: {held} (up to {duration_text(bounded)})")
+
     try:
-        with locking.hold(backend, stack, wait=wait) as lease:
+        with locking.hold(backend, stack, wait=bounded, on_wait=waiting) as lease:
             yield lease
     except locking.LockHeld as held:
+        capped = bounded < wait
+        waited = f"; gave up after waiting {duration_text(bounded)}" if bounded > 0 else ""
         raise ReconcilerError(
-            str(held) + ("" if wait <= 0 else f"; gave up after waiting {duration_text(wait)}"),
+            f"{'timed out waiting for the lock (--timeout): ' if capped else ''}{held}{waited}",
             hint="wait for it to finish, or pass --lock-timeout 5m to wait for the lock",
         ) from None
     except BackendError as err:

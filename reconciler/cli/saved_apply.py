@@ -11,6 +11,7 @@ from reconciler.diagnostics import ReconcilerError
 from reconciler.live import endpoint as endpoints
 from reconciler.live.base import Backend, BackendError
 from reconciler.live.factory import open_backend
+from reconciler.live.locking import Lease
 from reconciler.manifest.loader import digest_of
 from reconciler.manifest.sources import ReadError, read_regular
 from reconciler.plan import saved
@@ -49,7 +50,7 @@ def load(
     wait: float,
     limit: float | None,
     deadline: float | None,
-) -> tuple[Plan, Backend]:
+) -> tuple[Plan, Backend, Lease]:
     """Read, check and open the target of a saved plan, and take the stack's lock (both
     released by ``held``); refuse (changing nothing) when it is not a plan, was edited, is for
     another target, or is stale."""
@@ -69,7 +70,7 @@ def load(
     out.header(endpoint.display, endpoint.origin, plan.stack)
     _check_manifests(saved_plan)
     backend = held.enter_context(open_backend(endpoint, writable=True))
-    held.enter_context(stack_lock(backend, plan.stack, wait))
+    lease = held.enter_context(stack_lock(backend, plan.stack, wait, deadline, out))
     try:
         live = call_with_deadline(backend.list_routines, deadline)
     except BackendError as err:
@@ -83,7 +84,7 @@ def load(
             "since the plan was made; nothing was changed",
             hint="make a new plan",
         )
-    return plan, backend
+    return plan, backend, lease
 
 
 def _endpoint(plan: Plan, target: TargetArgs) -> endpoints.Endpoint:

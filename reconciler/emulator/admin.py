@@ -134,8 +134,7 @@ def _acquire_lock(state: EmulatorState, body: dict[str, Any]) -> Reply:
 
 
 def _renew_lock(state: EmulatorState, body: dict[str, Any]) -> Reply:
-    state.store.renew_lock(*_lock_args(body))
-    return Reply(200, {"held": True})
+    return Reply(200, {"held": state.store.renew_lock(*_lock_args(body))})
 
 
 def _release_lock(state: EmulatorState, body: dict[str, Any]) -> Reply:

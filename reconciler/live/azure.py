@@ -163,13 +163,13 @@ class AzureBackend(Closing):
             return False
         return emulator_lock.acquire(self.endpoint, stack, holder)
 
-    def renew_lock(self, stack: str, holder: LockHolder) -> None:
-        """Renew the emulator's lock."""
-        emulator_lock.call(self.endpoint, "renew", stack, holder)
+    def renew_lock(self, stack: str, holder: LockHolder) -> bool:
+        """Renew the emulator's lock; False when it was lost."""
+        return emulator_lock.renew(self.endpoint, stack, holder)
 
     def release_lock(self, stack: str, holder: LockHolder) -> None:
         """Release the emulator's lock."""
-        emulator_lock.call(self.endpoint, "release", stack, holder)
+        emulator_lock.release(self.endpoint, stack, holder)
 
     def close(self) -> None:
         """Close the SDK client."""

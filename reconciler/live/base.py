@@ -110,8 +110,8 @@ class Backend(Protocol):
         hold locks (the real service)."""
         ...
 
-    def renew_lock(self, stack: str, holder: LockHolder) -> None:
-        """Refresh a held lock's heartbeat."""
+    def renew_lock(self, stack: str, holder: LockHolder) -> bool:
+        """Refresh a held lock's heartbeat; False when the lock was lost."""
         ...
 
     def release_lock(self, stack: str, holder: LockHolder) -> None:

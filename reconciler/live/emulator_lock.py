@@ -12,7 +12,7 @@ import json
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from reconciler.live.base import BackendError
 from reconciler.live.locking import LockHeld, LockHolder
@@ -26,7 +26,8 @@ def _url(endpoint: str, verb: str) -> str:
 
 
 def _project(endpoint: str) -> str:
-    return urlsplit(endpoint).path.partition("/api/projects/")[2].strip("/")
+    """The project as the emulator serves it (its routes decode ``%65`` to ``e``)."""
+    return unquote(urlsplit(endpoint).path.partition("/api/projects/")[2].strip("/"))
 
 
 def _send(endpoint: str, verb: str, stack: str, holder: LockHolder) -> tuple[int, Any]:
@@ -53,16 +54,28 @@ def _send(endpoint: str, verb: str, stack: str, holder: LockHolder) -> tuple[int
 
 
 def acquire(endpoint: str, stack: str, holder: LockHolder) -> bool:
-    """True when the emulator granted the lock, False when the endpoint has no lock route;
-    ``LockHeld`` when another apply holds it."""
+    """True when the emulator granted the lock, False when the endpoint has no lock route
+    (404: not an emulator); ``LockHeld`` when another apply holds it; any other answer fails
+    closed (a ``BackendError``): an apply never runs unlocked because the lock route broke."""
     status, payload = _send(endpoint, "acquire", stack, holder)
     if status == 200:
         return True
     if status == 409 and isinstance(payload, dict) and "holder" in payload:
         raise LockHeld(stack, LockHolder.from_json(payload["holder"]))
-    return False
+    if status == 404:
+        return False
+    raise BackendError(
+        f"cannot take the stack lock at {endpoint}: the lock route answered {status}",
+        kind="server",
+    )
 
 
-def call(endpoint: str, verb: str, stack: str, holder: LockHolder) -> None:
-    """``renew`` or ``release`` a lock this process holds."""
-    _send(endpoint, verb, stack, holder)
+def renew(endpoint: str, stack: str, holder: LockHolder) -> bool:
+    """Renew a lock this process holds; False when it was lost."""
+    status, payload = _send(endpoint, "renew", stack, holder)
+    return status != 200 or not isinstance(payload, dict) or payload.get("held") is not False
+
+
+def release(endpoint: str, stack: str, holder: LockHolder) -> None:
+    """Release a lock this process holds."""
+    _send(endpoint, "release", stack, holder)

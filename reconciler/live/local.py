@@ -131,10 +131,10 @@ class LocalBackend(Closing):
             self._store.acquire_lock(PROJECT, stack, holder)
         return True
 
-    def renew_lock(self, stack: str, holder: LockHolder) -> None:
-        """Refresh the lock's heartbeat."""
+    def renew_lock(self, stack: str, holder: LockHolder) -> bool:
+        """Refresh the lock's heartbeat; False when the lock was lost."""
         with _translated():
-            self._store.renew_lock(PROJECT, stack, holder)
+            return self._store.renew_lock(PROJECT, stack, holder)
 
     def release_lock(self, stack: str, holder: LockHolder) -> None:
         """Release the lock."""
@@ -180,8 +180,10 @@ class MissingLocalProject(Closing):
         del stack, holder
         return False
 
-    def renew_lock(self, stack: str, holder: LockHolder) -> None:
+    def renew_lock(self, stack: str, holder: LockHolder) -> bool:
         """Nothing to renew."""
+        del stack, holder
+        return True
 
     def release_lock(self, stack: str, holder: LockHolder) -> None:
         """Nothing to release."""

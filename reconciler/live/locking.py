@@ -18,9 +18,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler.contract.locks import STALE_SECONDS, LockHeld, LockHolder, is_stale
@@ -54,8 +54,8 @@ class Lockable(Protocol):
         """Take the lock (raise ``LockHeld`` when taken); False when the target cannot lock."""
         ...
 
-    def renew_lock(self, stack: str, holder: LockHolder) -> None:
-        """Refresh the heartbeat of a lock this holder has."""
+    def renew_lock(self, stack: str, holder: LockHolder) -> bool:
+        """Refresh the heartbeat of a lock this holder has; False when it was lost."""
         ...
 
     def release_lock(self, stack: str, holder: LockHolder) -> None:
@@ -65,19 +65,28 @@ class Lockable(Protocol):
 
 @dataclass
 class Lease:
-    """A held lock (``held`` False: the target holds no locks)."""
+    """A held lock (``held`` False: the target holds no locks). ``lost`` is set when a renewal
+    finds the lock taken over (this apply stalled for longer than ``STALE_SECONDS``)."""
 
     stack: str
     holder: LockHolder
     held: bool
+    lost: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
-def hold(target: Lockable, stack: str, *, wait: float = 0.0) -> Iterator[Lease]:
+def hold(
+    target: Lockable,
+    stack: str,
+    *,
+    wait: float = 0.0,
+    on_wait: Callable[[LockHeld], None] | None = None,
+) -> Iterator[Lease]:
     """Hold ``stack``'s lock for the block: fail at once (``LockHeld``) or wait up to ``wait``
-    seconds for it; a heartbeat thread renews it until the block ends."""
+    seconds for it (``on_wait`` hears once that it waits); a heartbeat thread renews it until
+    the block ends."""
     holder = me()
-    held = _acquire(target, stack, holder, wait)
+    held = _acquire(target, stack, holder, wait, on_wait)
     lease = Lease(stack, holder, held)
     if not held:
         yield lease
@@ -93,20 +102,34 @@ def hold(target: Lockable, stack: str, *, wait: float = 0.0) -> Iterator[Lease]:
         target.release_lock(stack, holder)
 
 
-def _acquire(target: Lockable, stack: str, holder: LockHolder, wait: float) -> bool:
+def _acquire(
+    target: Lockable,
+    stack: str,
+    holder: LockHolder,
+    wait: float,
+    on_wait: Callable[[LockHeld], None] | None,
+) -> bool:
     deadline = time.monotonic() + wait
+    told = False
     while True:
         try:
             return target.acquire_lock(stack, holder)
-        except LockHeld:
+        except LockHeld as held:
             if time.monotonic() + POLL_SECONDS > deadline:
                 raise
+            if on_wait is not None and not told:
+                on_wait(held)
+                told = True
             time.sleep(POLL_SECONDS)
 
 
 def _heartbeat(target: Lockable, lease: Lease, stop: threading.Event) -> None:
-    while not stop.wait(HEARTBEAT_SECONDS):
+    interval = float(os.environ.get("RECONCILER_LOCK_HEARTBEAT") or HEARTBEAT_SECONDS)
+    while not stop.wait(interval):
         try:
-            target.renew_lock(lease.stack, lease.holder)
+            still = target.renew_lock(lease.stack, lease.holder)
         except Exception:  # noqa: S112 - a missed beat is retried at the next interval
             continue
+        if not still:
+            lease.lost.set()
+            return

@@ -39,12 +39,14 @@ def acquire(conn: sqlite3.Connection, project: str, stack: str, holder: LockHold
     )
 
 
-def renew(conn: sqlite3.Connection, project: str, stack: str, holder: LockHolder) -> None:
-    """Move the heartbeat of the holder's lock to now (no-op when it is not theirs)."""
-    conn.execute(
+def renew(conn: sqlite3.Connection, project: str, stack: str, holder: LockHolder) -> bool:
+    """Move the heartbeat of the holder's lock to now; False when the lock is no longer
+    theirs (another apply took it over after this one stopped renewing)."""
+    cursor = conn.execute(
         "UPDATE locks SET heartbeat = ? WHERE project = ? AND stack = ? AND token = ?",
         (time.time(), project, stack, holder.token),
     )
+    return cursor.rowcount == 1
 
 
 def release(conn: sqlite3.Connection, project: str, stack: str, holder: LockHolder) -> None:

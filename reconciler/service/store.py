@@ -160,10 +160,10 @@ class RoutineStore(ProjectFile):
         with self._write() as conn:
             locks.acquire(conn, project, stack, holder)
 
-    def renew_lock(self, project: str, stack: str, holder: LockHolder) -> None:
-        """Refresh the heartbeat of the holder's lock."""
+    def renew_lock(self, project: str, stack: str, holder: LockHolder) -> bool:
+        """Refresh the heartbeat of the holder's lock; False when it is no longer theirs."""
         with self._write() as conn:
-            locks.renew(conn, project, stack, holder)
+            return locks.renew(conn, project, stack, holder)
 
     def release_lock(self, project: str, stack: str, holder: LockHolder) -> None:
         """Release the holder's lock."""
