@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_ROUTINE, run_cli
+from tests.conftest import BASE_ROUTINE, REPO, run_cli
 
 BAD_FILES: dict[str, bytes] = {
     "broken.yaml": b"routines: [\n",
@@ -167,3 +168,19 @@ def test_var_accepts_every_name_interpolation_can_use(tmp_path: Path) -> None:
     path.write_text(BASE_ROUTINE.replace("agent_name: a", "agent_name: ${_a1}-${B_2}"))
     done = run_cli("validate", str(path), "--var", "_a1=x", "--var", "B_2=y=z")
     assert done.returncode == 0, done.stderr
+
+
+def test_the_console_script_exit_codes_in_a_real_process(tmp_path: Path) -> None:
+    """The in-process runs of the other tests share the console script's code path; this one
+    checks what only a process shows: the interpreter's exit status, and a clean stderr."""
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    ok = run_cli("validate", "manifests", cwd=tmp_path, process=True)
+    assert ok.returncode == 0 and ok.stderr == ""
+    changes = run_cli(
+        "plan", "manifests", "--detailed-exitcode", "--endpoint", f"local:{tmp_path}/p.db",
+        cwd=tmp_path, process=True,
+    )  # fmt: skip
+    assert changes.returncode == 2, changes.stderr
+    usage = run_cli("plan", "--no-such-flag", cwd=tmp_path, process=True)
+    assert usage.returncode == 1 and usage.stderr.startswith("error: No such option")
+    assert "Traceback" not in usage.stderr

@@ -300,7 +300,9 @@ def documented_callers() -> list[tuple[str, dict[str, Any], int]]:
     section = text[text.index("## 11. Using the reconciler from any repository") :]
     found = []
     for block in re.findall(r"```yaml\n(.*?)```", section, re.S):
-        match = re.search(r"reconciler/\.github/workflows/(reconciler-\w+\.yml)@v\d+\.\d+\.\d+\n", block)
+        match = re.search(
+            r"reconciler/\.github/workflows/(reconciler-\w+\.yml)@v\d+\.\d+\.\d+\n", block
+        )
         if match:
             found.append((match.group(1), dict(yaml.safe_load(block)), len(block.splitlines())))
     return found

@@ -76,34 +76,45 @@ def _fail(
     hint: str | None = None,
     code: int = 1,
     diagnostics: list[Diagnostic] | None = None,
-) -> None:
+) -> int:
     factory.active().failure(message, hint, diagnostics or [])
-    sys.exit(code)
+    return code
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the CLI on ``args`` (default: the process's) and return its exit code; every
+    failure becomes one line (and located problems), never a traceback."""
+    logs.configure(logs.level_from(False, False, os.environ))
+    try:
+        code = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except (Exception, KeyboardInterrupt) as err:
+        return _report(err)
+    return code if isinstance(code, int) else 0
+
+
+def _report(err: BaseException) -> int:
+    """The exit code of a command that raised ``err``, after saying what went wrong."""
+    if isinstance(err, click.UsageError):
+        hint = f"run '{err.ctx.command_path} --help'" if err.ctx else None
+        return _fail(err.format_message(), hint)
+    if isinstance(err, click.Abort):
+        return _fail("cancelled; nothing was changed", code=130)
+    if isinstance(err, Failure):  # every layer's error: config, endpoint, backend, application
+        return _fail(err.message, err.hint, err.exit_code, err.diagnostics)
+    if isinstance(err, KeyboardInterrupt):
+        return _fail("interrupted", code=130)
+    if isinstance(err, BrokenPipeError):
+        return 1
+    if logs.debugging():
+        raise err
+    return _fail(
+        f"internal error: {type(err).__name__}: {err}",
+        "run with --debug to see the traceback, and please report it",
+    )
 
 
 def main() -> None:
-    """Entry point: runs the CLI and turns every failure into one line and an exit code."""
-    logs.configure(logs.level_from(False, False, os.environ))
-    try:
-        code = cli.main(prog_name="reconciler", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except click.UsageError as err:
-        hint = f"run '{err.ctx.command_path} --help'" if err.ctx else None
-        _fail(err.format_message(), hint)
-    except click.Abort:
-        _fail("cancelled; nothing was changed", code=130)
-    except Failure as err:  # every layer's error: config, endpoint, backend, application
-        _fail(err.message, err.hint, err.exit_code, err.diagnostics)
-    except KeyboardInterrupt:
-        _fail("interrupted", code=130)
-    except BrokenPipeError:
-        sys.exit(1)
-    except Exception as err:
-        if logs.debugging():
-            raise
-        _fail(
-            f"internal error: {type(err).__name__}: {err}",
-            "run with --debug to see the traceback, and please report it",
-        )
-    sys.exit(code if isinstance(code, int) else 0)
+    """Entry point of the ``reconciler`` command."""
+    sys.exit(run())

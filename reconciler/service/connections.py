@@ -76,6 +76,9 @@ class ProjectFile:
             raise StoreError(f"local project {self.path} is closed")
         handle = _Handle(self._connect(), os.getpid())
         self._local.handle = handle
+        # When the thread ends its handle goes; close the connection then, not at some later
+        # garbage collection (sqlite3's statement cache makes every connection a cycle).
+        weakref.finalize(handle, _close_in, handle.connection, handle.pid)
         with self._lock:
             self._handles.add(handle)
         return handle.connection
@@ -170,3 +173,9 @@ class ProjectFile:
             if not self.read_only:
                 sql.use_wal(conn)
                 conn.execute(locks.CREATE)
+
+
+def _close_in(connection: sqlite3.Connection, pid: int) -> None:
+    """Close a finished thread's connection (never one inherited across a fork)."""
+    if pid == os.getpid():
+        connection.close()
