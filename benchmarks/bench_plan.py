@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import deepdiff
 from _common import NOW, STACK, add_markdown_flag, best_of, counts, show, timed, write_manifests
 from deepdiff import DeepDiff
 
-import reconciler.plan.diff as diff_module
 from reconciler.apply import apply_plan
 from reconciler.engine import Settings, load_desired, plan
 from reconciler.live.local import LocalBackend
@@ -60,7 +60,7 @@ def counting_deepdiff() -> Iterator[mock.MagicMock]:
 
     ``mock.patch.object`` wraps the real class (results are unchanged) and puts it back on exit.
     """
-    with mock.patch.object(diff_module, "DeepDiff", wraps=DeepDiff) as spy:
+    with mock.patch.object(deepdiff, "DeepDiff", wraps=DeepDiff) as spy:
         yield spy
 
 

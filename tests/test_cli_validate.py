@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,18 @@ def test_the_console_script_exit_codes_in_a_real_process(tmp_path: Path) -> None
     usage = run_cli("plan", "--no-such-flag", cwd=tmp_path, process=True)
     assert usage.returncode == 1 and usage.stderr.startswith("error: No such option")
     assert "Traceback" not in usage.stderr
+
+
+def test_validate_imports_neither_the_sdk_nor_deepdiff_nor_the_emulator() -> None:
+    code = (
+        "import sys\n"
+        "from reconciler.cli.main import run\n"
+        "run(['validate', 'manifests'])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'deepdiff') "
+        "or m.startswith(('reconciler.emulator', 'reconciler.service', 'reconciler.live.azure')))\n"
+        "print('HEAVY', heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert "HEAVY []" in done.stdout, done.stdout + done.stderr

@@ -14,7 +14,7 @@ from reconciler.config import NAME_RULE
 from reconciler.contract.timer import parse_duration
 from reconciler.diagnostics import ReconcilerError
 from reconciler.manifest.interpolate import NAME_PATTERN
-from reconciler.views.factory import FORMATS
+from reconciler.views.formats import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 VARIABLE_NAME = re.compile(NAME_PATTERN)

@@ -2,27 +2,56 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
 
 from reconciler import __version__
-from reconciler.cli.apply import apply
-from reconciler.cli.completion import completion
-from reconciler.cli.drift import drift
-from reconciler.cli.emulator import emulator
-from reconciler.cli.export import export_command
-from reconciler.cli.init import init
-from reconciler.cli.plan import plan
-from reconciler.cli.render import render
-from reconciler.cli.schema import schema
-from reconciler.cli.validate import validate
 from reconciler.diagnostics import Diagnostic, Failure
-from reconciler.views import factory, logs, terminal
+from reconciler.views import logs, terminal
+
+# Commands are imported when they run (``reconciler validate`` never loads the SDK, deepdiff
+# or the emulator); the order is the order of ``--help``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("reconciler.cli.init", "init"),
+    "validate": ("reconciler.cli.validate", "validate"),
+    "plan": ("reconciler.cli.plan", "plan"),
+    "apply": ("reconciler.cli.apply", "apply"),
+    "drift": ("reconciler.cli.drift", "drift"),
+    "export": ("reconciler.cli.export", "export_command"),
+    "render": ("reconciler.cli.render", "render"),
+    "emulator": ("reconciler.cli.emulator", "emulator"),
+    "schema": ("reconciler.cli.schema", "schema"),
+    "completion": ("reconciler.cli.completion", "completion"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command, in the order of ``COMMANDS``."""
+        del ctx
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import and return one command (None for an unknown name)."""
+        del ctx
+        if cmd_name not in COMMANDS:
+            return None
+        module, name = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.version_option(__version__, prog_name="reconciler")
 @click.option(
     "-v",
@@ -56,27 +85,14 @@ def _exit_code(ctx: click.Context, /, code: int | None, **_: object) -> None:
     ctx.exit(code or 0)
 
 
-for command in (
-    init,
-    validate,
-    plan,
-    apply,
-    drift,
-    export_command,
-    render,
-    emulator,
-    schema,
-    completion,
-):
-    cli.add_command(command)
-
-
 def _fail(
     message: str,
     hint: str | None = None,
     code: int = 1,
     diagnostics: list[Diagnostic] | None = None,
 ) -> int:
+    from reconciler.views import factory  # noqa: PLC0415 - only a failure needs every view
+
     factory.active().failure(message, hint, diagnostics or [])
     return code
 

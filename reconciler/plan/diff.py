@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
-
 from reconciler import paths
 from reconciler.paths import Path
 
@@ -41,8 +38,12 @@ def field_diffs(before: dict[str, Any], after: dict[str, Any]) -> list[FieldDiff
     """Every leaf that differs, sorted by path; empty when the two are equal."""
     if before == after:
         return []
+    # deepdiff is imported when the first routine differs: validate never pays for it
+    import deepdiff  # noqa: PLC0415
+    from deepdiff.helper import NotPresent  # noqa: PLC0415
+
     found: list[FieldDiff] = []
-    for items in DeepDiff(before, after, view="tree", ignore_order=False).values():
+    for items in deepdiff.DeepDiff(before, after, view="tree", ignore_order=False).values():
         for item in items:
             old, new = item.t1, item.t2
             found.append(

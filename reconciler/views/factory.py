@@ -11,10 +11,12 @@ from collections.abc import Mapping
 
 from reconciler.views.base import View
 from reconciler.views.documents import JsonView, MarkdownView
+from reconciler.views.formats import FORMATS
 from reconciler.views.github import GitHubView
 from reconciler.views.human import HumanView
 
-FORMATS = ("text", "json", "markdown", "github")
+__all__ = ["FORMATS", "View", "active", "make", "resolve"]
+
 _active: list[View] = []
 
 
