@@ -1,4 +1,4 @@
-"""Median cost of ``reconciler.contract.cron.check_cron`` for representative schedules.
+"""Median cost of ``reconciler.contract.cadence.check_cron`` for representative schedules.
 
     python benchmarks/bench_cron.py [--samples 200] [--now 2030-01-01T00:00:00Z]
 
@@ -19,7 +19,8 @@ from datetime import datetime
 
 from _common import NOW, add_markdown_flag, median_us, show
 
-from reconciler.contract.cron import _check_cached, _parse, check_cron
+from reconciler.contract.cadence import _check_cached, check_cron
+from reconciler.contract.cron import _parse
 from reconciler.contract.zones import resolve_zone
 
 CASES: tuple[tuple[str, str, str], ...] = (

@@ -42,7 +42,8 @@ from _common import (
 )
 
 from reconciler.contract import limits
-from reconciler.contract.cron import _check_cached, _parse, check_cron
+from reconciler.contract.cadence import _check_cached, check_cron
+from reconciler.contract.cron import _parse
 from reconciler.contract.rules import check_routine
 from reconciler.contract.schema_errors import problems
 from reconciler.manifest.loader import _schema_problems, load

@@ -15,7 +15,8 @@ from cronsim import CronSim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.contract.cron import CronError, check_cron, min_gap_seconds, parse_cron
+from reconciler.contract.cadence import check_cron, min_gap_seconds
+from reconciler.contract.cron import CronError, parse_cron
 from reconciler.contract.limits import MIN_CRON_GAP_SECONDS
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

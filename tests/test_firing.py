@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.contract.cron import check_cron, min_gap_seconds, parse_cron
+from reconciler.contract.cadence import check_cron, min_gap_seconds
+from reconciler.contract.cron import parse_cron
 from reconciler.contract.firing import firings, next_firing
 from reconciler.contract.limits import MIN_CRON_GAP_SECONDS
 from reconciler.service import RoutineStore

@@ -9,35 +9,21 @@ come from ``cronsim``. Semantics follow Vixie/Debian cron, as cronsim implements
 * day-of-month and day-of-week combine with OR when both are restricted, and with AND when
   either field *starts with* ``*`` (so ``*/2`` in either field gives AND, the classic cron quirk).
 
-The service rejects a schedule that ever fires less than ``MIN_CRON_GAP_SECONDS`` apart. A
-routine fires at every absolute minute whose wall-clock time in the trigger's zone matches the
-cron, so daylight-saving transitions can bring two firings closer than the expression suggests
-(see ``min_gap_seconds``).
+When a schedule fires is ``firing``; the five-minute cadence rule is ``cadence``.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
 
-from reconciler.contract.limits import MIN_CRON_GAP_SECONDS
-from reconciler.contract.zones import resolve_zone
-
-__all__ = [
-    "CronError",
-    "CronSchedule",
-    "check_cron",
-    "min_gap_seconds",
-    "parse_cron",
-]
+__all__ = ["CronError", "CronSchedule", "parse_cron"]
 
 _FIELD_ORDER: Final = "minute hour day-of-month month day-of-week"
 _MONTH_NAMES: Final = (
@@ -67,10 +53,6 @@ _MACROS: Final = {
 _FIELD_CHARS: Final = re.compile(r"[0-9A-Za-z*,/\-]+")
 _LAST_OR_WEEKDAY: Final = re.compile(r"[0-9]*L|[0-9]*W|LW")
 _MAX_DIGITS: Final = 4
-_NEVER_FIRES_DAYS: Final = 4 * 365 + 1
-_SCAN_DAYS: Final = 366
-_SECONDS_PER_DAY: Final = 86_400
-_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _CRONSIM_ANCHOR: Final = datetime(2000, 1, 1)
 
 
@@ -267,208 +249,3 @@ def _from_cronsim(fields: Sequence[str]) -> CronSchedule:
 
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-# --- firing times and gaps ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Scan:
-    """What one pass over a window found: firing count and the closest consecutive pair."""
-
-    count: int
-    gap: int | None
-    pair: tuple[int, int] | None
-
-
-def min_gap_seconds(
-    schedule: CronSchedule, zone: ZoneInfo, start: datetime, days: int = _SCAN_DAYS
-) -> int | None:
-    """Shortest time, in absolute seconds, between two consecutive firings in a window.
-
-    The window is ``[start, start + days * 24h)`` in absolute time; ``start`` must be aware.
-    The routine fires at every absolute instant (whole local minute) whose wall-clock time in
-    ``zone`` matches the cron. So a local time that does not exist (the spring-forward gap)
-    never fires, and an ambiguous local time (the fall-back overlap) fires at both instants.
-    Returns None when the routine fires fewer than twice in the window.
-
-    Exact and fast: an ordinary day (one UTC offset all day) contributes only its first and
-    last firing plus the precomputed intra-day gap; only days with an offset change are
-    resolved minute by minute. This relies on no zone having two offset changes that cancel
-    out within one day, which holds for every zone in tzdata (closest pair: ~4 days apart).
-    """
-    return _scan(schedule, zone, start, days).gap
-
-
-def check_cron(expr: str, time_zone: str, *, now: datetime | None = None) -> list[str]:
-    """Problems the service would reject a schedule for; an empty list means it is fine.
-
-    Checks the syntax, the time zone, that the schedule fires at least once in the next four
-    years, and that no two consecutive firings within a year from ``now`` (default: the
-    current time; a naive value is taken as UTC) are less than ``MIN_CRON_GAP_SECONDS`` apart.
-    """
-    hour = int(_aware(now).timestamp()) // 3600 * 3600
-    return list(_check_cached(expr, time_zone, hour))
-
-
-@lru_cache(maxsize=4096)
-def _check_cached(expr: str, time_zone: str, hour: int) -> tuple[str, ...]:
-    """``check_cron`` for a window that starts on the hour: manifests repeat a handful of
-    schedules many times, and a year's scan is the most expensive rule there is."""
-    problems: list[str] = []
-    schedule: CronSchedule | None = None
-    zone: ZoneInfo | None = None
-    try:
-        schedule = parse_cron(expr)
-    except CronError as error:
-        problems.append(str(error))
-    try:
-        zone = resolve_zone(time_zone)
-    except ValueError as error:
-        problems.append(str(error))
-    if schedule is None or zone is None:
-        return tuple(problems)
-    start = datetime.fromtimestamp(hour, UTC)
-    scan = _scan(schedule, zone, start, _SCAN_DAYS)
-    if scan.count == 0:
-        # Sparse schedules (29 February) need the longer window both to fire and to show a gap.
-        scan = _scan(schedule, zone, start, _NEVER_FIRES_DAYS)
-    if scan.count == 0:
-        return (f"cron expression {schedule.expression!r} never fires in the next 4 years",)
-    if scan.gap is not None and scan.pair is not None and scan.gap < MIN_CRON_GAP_SECONDS:
-        problems.append(_too_frequent_message(scan.gap, scan.pair, zone, time_zone))
-    return tuple(problems)
-
-
-def _aware(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-
-
-def _too_frequent_message(gap: int, pair: tuple[int, int], zone: ZoneInfo, label: str) -> str:
-    first, second = (datetime.fromtimestamp(instant, zone) for instant in pair)
-    first_text = first.strftime("%Y-%m-%d %H:%M")
-    second_text = second.strftime("%H:%M" if second.date() == first.date() else "%Y-%m-%d %H:%M")
-    if first.utcoffset() != second.utcoffset():
-        first_text += f" ({_offset_text(first)})"
-        second_text += f" ({_offset_text(second)})"
-    return (
-        f"fires every {_duration_text(gap)} at its closest (e.g. {first_text} and {second_text} "
-        f"{label}); the service requires at least {_duration_text(MIN_CRON_GAP_SECONDS)} "
-        "between runs"
-    )
-
-
-def _offset_text(moment: datetime) -> str:
-    offset = _offset_seconds(moment)
-    sign = "-" if offset < 0 else "+"
-    hours, minutes = divmod(abs(offset) // 60, 60)
-    return f"UTC{sign}{hours:02d}:{minutes:02d}"
-
-
-def _duration_text(seconds: int) -> str:
-    if seconds % 60:
-        return f"{seconds} seconds"
-    minutes = seconds // 60
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
-def _scan(schedule: CronSchedule, zone: ZoneInfo, start: datetime, days: int) -> _Scan:
-    """Count the firings in ``[start, start + days)`` and find the closest consecutive pair."""
-    if start.tzinfo is None:
-        raise ValueError("start must be a timezone-aware datetime")
-    times = schedule.seconds_of_day()
-    intra = _closest_adjacent(times)
-    start_ts = start.timestamp()
-    end_ts = start_ts + days * _SECONDS_PER_DAY
-    events: list[int] = []
-    count = 0
-    intra_pair: tuple[int, int] | None = None
-    for day in _local_dates(zone, start, days):
-        if not schedule.matches_date(day):
-            continue
-        offset = constant_offset(day, zone)
-        if offset is not None:
-            base = naive_epoch(day) - offset
-            if start_ts <= base + times[0] and base + times[-1] < end_ts:
-                # An ordinary day fully inside the window: its edges plus the intra-day gap.
-                count += len(times)
-                events.extend((base + times[0], base + times[-1]))
-                if intra is not None and intra_pair is None:
-                    intra_pair = (base + times[intra], base + times[intra + 1])
-                continue
-            firings = [base + second for second in times]
-        else:
-            firings = resolve_day(day, times, zone)
-        inside = [instant for instant in firings if start_ts <= instant < end_ts]
-        count += len(inside)
-        events.extend(inside)
-    return _Scan(count, *_closest_pair(sorted(set(events)), intra_pair))
-
-
-def _closest_adjacent(times: Sequence[int]) -> int | None:
-    """Index ``i`` of the first smallest ``times[i + 1] - times[i]``, or None if one time."""
-    if len(times) < 2:
-        return None
-    return min(range(len(times) - 1), key=lambda i: times[i + 1] - times[i])
-
-
-def _closest_pair(
-    events: Sequence[int], extra: tuple[int, int] | None
-) -> tuple[int | None, tuple[int, int] | None]:
-    """Smallest consecutive difference in ``events`` (or ``extra``); earliest pair on ties."""
-    candidates = [*itertools.pairwise(events), *([extra] if extra is not None else [])]
-    if not candidates:
-        return None, None
-    best = min(candidates, key=lambda pair: (pair[1] - pair[0], pair[0]))
-    return best[1] - best[0], best
-
-
-def _local_dates(zone: ZoneInfo, start: datetime, days: int) -> Iterator[date]:
-    """Every local calendar date that can hold a firing of the window, with a day of slack."""
-    first = start.astimezone(zone).date() - timedelta(days=1)
-    last = (start + timedelta(days=days)).astimezone(zone).date() + timedelta(days=1)
-    for ordinal in range(first.toordinal(), last.toordinal() + 1):
-        yield date.fromordinal(ordinal)
-
-
-def naive_epoch(day: date) -> int:
-    """Seconds from 1970-01-01 00:00 to ``day`` 00:00 on a naive (wall-clock) time line."""
-    return (day.toordinal() - _EPOCH_ORDINAL) * _SECONDS_PER_DAY
-
-
-def _offset_seconds(moment: datetime) -> int:
-    offset = moment.utcoffset()
-    return 0 if offset is None else int(offset.total_seconds())
-
-
-def constant_offset(day: date, zone: ZoneInfo) -> int | None:
-    """The UTC offset of local date ``day`` if it has one all day, else None.
-
-    00:00 is read with ``fold=0`` (the earlier reading) and 23:59 with ``fold=1`` (the later),
-    so a gap or overlap touching either end of the day also shows up as a difference.
-    """
-    morning = datetime(day.year, day.month, day.day, 0, 0, tzinfo=zone)
-    night = datetime(day.year, day.month, day.day, 23, 59, tzinfo=zone, fold=1)
-    offset = _offset_seconds(morning)
-    return offset if offset == _offset_seconds(night) else None
-
-
-def resolve_day(day: date, times: Sequence[int], zone: ZoneInfo) -> list[int]:
-    """Exact firing instants of a day with an offset change.
-
-    Each local time is tried with ``fold=0`` and ``fold=1``; an instant is kept only if it
-    reads back as that wall-clock time (so nonexistent times vanish and ambiguous ones fire
-    twice).
-    """
-    midnight = naive_epoch(day)
-    instants: set[int] = set()
-    for second in times:
-        hour, minute = divmod(second // 60, 60)
-        for fold in (0, 1):
-            local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone, fold=fold)
-            instant = midnight + second - _offset_seconds(local)
-            if _offset_seconds(datetime.fromtimestamp(instant, zone)) == _offset_seconds(local):
-                instants.add(instant)
-    return sorted(instants)

@@ -6,7 +6,7 @@ the cron expression. So across a daylight-saving change a local time that does n
 spring-forward gap) never fires, and a local time that happens twice (the fall-back overlap)
 fires twice, an hour apart. The service does not publish its behaviour; this is the strictest
 reading for the five-minute cadence rule (repeated hours give the closest pairs), and the
-cadence check (``cron.min_gap_seconds``) is property-tested against it. A ``timer`` fires once
+cadence check (``cadence.min_gap_seconds``) is property-tested against it. A ``timer`` fires once
 at ``at``. Event triggers (``github_issue``, ``custom``) have no times.
 """
 
@@ -17,14 +17,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from reconciler.contract.cron import (
-    CronError,
-    CronSchedule,
-    constant_offset,
-    naive_epoch,
-    parse_cron,
-    resolve_day,
-)
+from reconciler.contract.cron import CronError, CronSchedule, parse_cron
+from reconciler.contract.localtime import constant_offset, naive_epoch, resolve_day
 from reconciler.contract.zones import resolve_zone
 
 MAX_FIRINGS: Final = 100_000

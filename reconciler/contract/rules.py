@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from reconciler.contract import limits
-from reconciler.contract.cron import CronError, check_cron, parse_cron
+from reconciler.contract.cadence import check_cron
+from reconciler.contract.cron import CronError, parse_cron
 from reconciler.contract.timer import format_epoch, resolve_at
 from reconciler.contract.zones import resolve_zone
 from reconciler.paths import Path
