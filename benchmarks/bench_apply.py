@@ -43,7 +43,8 @@ from reconciler.engine import Settings, load_desired
 from reconciler.live.azure import AzureBackend
 from reconciler.manifest.desired import to_desired
 from reconciler.plan.model import Action, Plan
-from reconciler.plan.planner import PlanOptions, make_plan
+from reconciler.plan.options import PlanOptions
+from reconciler.plan.planner import make_plan
 
 PUT_ROUTE = "PUT /routines/{name}"
 

@@ -55,7 +55,7 @@ from reconciler.live.azure import AzureBackend
 from reconciler.live.base import Backend
 from reconciler.live.local import LocalBackend
 from reconciler.plan.model import Plan
-from reconciler.plan.planner import PlanOptions
+from reconciler.plan.options import PlanOptions
 
 FOREIGN = 20
 

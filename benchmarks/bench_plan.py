@@ -48,7 +48,8 @@ from reconciler.live.local import LocalBackend
 from reconciler.manifest.desired import to_desired
 from reconciler.manifest.schema import validator_for
 from reconciler.plan.model import Action
-from reconciler.plan.planner import PlanOptions, make_plan
+from reconciler.plan.options import PlanOptions
+from reconciler.plan.planner import make_plan
 
 DRIFTED_AGENT = "agent-edited-in-portal"
 _READ_ONLY = ("name", "created_at", "updated_at")

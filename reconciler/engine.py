@@ -9,7 +9,8 @@ from reconciler.live.base import Backend
 from reconciler.manifest.desired import to_desired
 from reconciler.manifest.loader import LoadResult, load
 from reconciler.plan.model import Plan
-from reconciler.plan.planner import PlanOptions, make_plan
+from reconciler.plan.options import PlanOptions
+from reconciler.plan.planner import make_plan
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from reconciler.live.base import Backend
 from reconciler.live.local import PROJECT, LocalBackend
 from reconciler.live.locking import LockHolder, me
 from reconciler.plan.model import Plan
-from reconciler.plan.planner import PlanOptions
+from reconciler.plan.options import PlanOptions
 from tests.conftest import REPO, run_cli
 from tests.emulator_fixtures import admin
 

@@ -10,7 +10,8 @@ import pytest
 from reconciler.plan import ownership
 from reconciler.plan.desired import Desired
 from reconciler.plan.model import Action, Plan
-from reconciler.plan.planner import PlanOptions, make_plan
+from reconciler.plan.options import PlanOptions
+from reconciler.plan.planner import make_plan
 from reconciler.plan.redact import REDACTED
 from reconciler.plan.safety import default_max_deletes
 from reconciler.plan.saved import unapproved_changes

@@ -20,8 +20,8 @@ from reconciler.cli.common import now, variables
 from reconciler.diagnostics import ReconcilerError
 from reconciler.engine import Settings
 from reconciler.live import endpoint as endpoints
+from reconciler.plan.options import PlanOptions
 from reconciler.plan.ownership import check_stack_name
-from reconciler.plan.planner import PlanOptions
 
 DEFAULT_STACK = "default"
 F = TypeVar("F", bound=Callable[..., Any])

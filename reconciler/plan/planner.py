@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from reconciler import paths
 from reconciler.contract.timer import format_epoch
 from reconciler.diagnostics import Diagnostic, error
 from reconciler.plan import normalize, ownership
+from reconciler.plan.decide import decide, redact_diff
 from reconciler.plan.desired import Desired, Pattern
-from reconciler.plan.diff import FieldDiff, field_diffs, split_ignored
+from reconciler.plan.diff import field_diffs, split_ignored
 from reconciler.plan.fingerprint import field_prints, fingerprint
-from reconciler.plan.model import Action, BlockedDelete, Change, Plan, Unmanaged
-from reconciler.plan.redact import UNDECLARED_SENSITIVE, redact
-from reconciler.plan.safety import Candidate, judge
-
-
-@dataclass(frozen=True)
-class PlanOptions:
-    """How to plan: the ownership scope, the target, and the prune and adopt switches."""
-
-    stack: str
-    target: str
-    manifest_digest: str = ""
-    prune: bool = False
-    adopt: bool = False
-    adopt_from: frozenset[str] = frozenset()
-    max_deletes: int | None = None
-    ignore: tuple[Pattern, ...] = ()
-    environment: str | None = None
-    now: int = 0
-    report_conflicts: bool = False
+from reconciler.plan.model import Action, Change, Plan, Unmanaged
+from reconciler.plan.options import PlanOptions
+from reconciler.plan.prune import plan_undeclared
+from reconciler.plan.redact import redact
 
 
 def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanOptions) -> Plan:
@@ -58,7 +42,7 @@ def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanO
         else:
             plan.changes.append(result)
     undeclared = [r for name, r in sorted(live_by_name.items()) if name not in declared]
-    _plan_undeclared(undeclared, live_by_name, len(declared), options, plan)
+    plan_undeclared(undeclared, live_by_name, len(declared), options, plan)
     return plan
 
 
@@ -82,8 +66,8 @@ def _plan_declared(
     kept, ignored = split_ignored(field_diffs(before, after), list(patterns))
     effective = _respect_ignored(after, before, patterns)
     new_record = _record(d, options.stack)
-    change = _decide(d, before=before, after=effective, kept=kept, old=record, new=new_record)
-    change.ignored = [_redact_diff(x, d.sensitive) for x in ignored]
+    change = decide(d, before=before, after=effective, kept=kept, old=record, new=new_record)
+    change.ignored = [redact_diff(x, d.sensitive) for x in ignored]
     change.fingerprint = fingerprint(live)
     change.field_prints = field_prints(live)
     if change.action is not Action.NOOP:
@@ -216,107 +200,6 @@ def _record(d: Desired, stack: str) -> ownership.Ownership:
     )
 
 
-def _decide(
-    d: Desired,
-    *,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    kept: list[FieldDiff],
-    old: ownership.Ownership | None,
-    new: ownership.Ownership,
-) -> Change:
-    change = Change(
-        name=d.name,
-        action=Action.NOOP,
-        reason="in sync",
-        before=redact(before, d.sensitive),
-        after=redact(after, d.sensitive),
-        diff=[_redact_diff(x, d.sensitive) for x in kept],
-        source=d.source,
-        relative_timers=sorted(d.durations),
-    )
-    if old is not None and old.name == d.name and old.auth != new.auth:
-        change.action = Action.REPLACE
-        change.reason = (
-            f"authorization changes from {old.auth} to {new.auth}; the service "
-            "honours it only at creation, so the routine is deleted and re-created"
-        )
-        change.diff.append(FieldDiff(("authorization", "identity"), old.auth, new.auth))
-        return change
-    record_diffs = _record_diffs(old, new)
-    change.diff.extend(record_diffs)
-    if not kept and not record_diffs:
-        return change
-    if record_diffs and _adopting(old, new):
-        change.action, change.reason = Action.UPDATE, _adopt_reason(old, new)
-    elif not record_diffs and [x.path for x in kept] == [("enabled",)]:
-        enable = bool(after["enabled"])
-        change.action = Action.ENABLE if enable else Action.DISABLE
-        change.reason = (
-            f"{'disabled' if enable else 'enabled'} in the project, "
-            f"{'enabled' if enable else 'disabled'} in git"
-        )
-    else:
-        change.action = Action.UPDATE
-        change.reason = _update_reason(kept, record_diffs)
-    return change
-
-
-def _adopting(old: ownership.Ownership | None, new: ownership.Ownership) -> bool:
-    return old is None or old.name != new.name or old.stack != new.stack
-
-
-def _adopt_reason(old: ownership.Ownership | None, new: ownership.Ownership) -> str:
-    if old is None:
-        return "adopt: take over a routine created outside the reconciler"
-    if old.name != new.name:
-        return f"adopt: take over a copy of '{old.name}'"
-    return f"adopt: move from stack '{old.stack}' to '{new.stack}'"
-
-
-def _record_diffs(old: ownership.Ownership | None, new: ownership.Ownership) -> list[FieldDiff]:
-    if old == new:
-        return []
-    found: list[FieldDiff] = []
-    if _adopting(old, new):
-        owner = None if old is None else f"{old.stack}/{old.name}"
-        found.append(
-            FieldDiff(
-                ("ownership",),
-                owner,
-                f"{new.stack}/{new.name}",
-                before_present=old is not None,
-            )
-        )
-    elif old is not None and old.protect != new.protect:
-        found.append(FieldDiff(("reconcile", "protect"), old.protect, new.protect))
-    elif old is not None and old.at != new.at:
-        found.append(FieldDiff(("reconcile", "timer"), old.at, new.at))
-    else:
-        found.append(FieldDiff(("reconcile", "record"), None, None))
-    return found
-
-
-def _update_reason(kept: list[FieldDiff], record_diffs: list[FieldDiff]) -> str:
-    names = sorted({x.dotted for x in kept})
-    if names:
-        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-        return f"changed in git or in the project: {shown}"
-    return f"ownership record changes ({record_diffs[0].dotted})"
-
-
-def _redact_diff(item: FieldDiff, patterns: tuple[Pattern, ...]) -> FieldDiff:
-    if not patterns:
-        return item
-    return FieldDiff(
-        item.path,
-        redact(item.before, patterns, item.path),
-        redact(item.after, patterns, item.path),
-        item.before_present,
-        item.after_present,
-    )
-
-
 def _body(d: Desired, canonical: dict[str, Any], record: ownership.Ownership) -> dict[str, Any]:
     body: dict[str, Any] = {
         "description": ownership.join(canonical["description"], record),
@@ -327,66 +210,3 @@ def _body(d: Desired, canonical: dict[str, Any], record: ownership.Ownership) ->
     if d.authorization is not None:
         body["authorization"] = {"identity": d.authorization}
     return body
-
-
-# --- undeclared routines -----------------------------------------------------------------------
-
-
-def _plan_undeclared(
-    undeclared: list[dict[str, Any]],
-    live_by_name: dict[str, dict[str, Any]],
-    declared: int,
-    options: PlanOptions,
-    plan: Plan,
-) -> None:
-    candidates: list[Candidate] = []
-    for live in undeclared:
-        name = str(live.get("name"))
-        _, record = normalize.live(live)
-        if _owned(record, name, options.stack):
-            assert record is not None
-            candidates.append(Candidate(name, record.protect))
-        else:
-            plan.unmanaged.append(_unmanaged(name, record))
-    owned = sum(
-        1
-        for r in live_by_name.values()
-        if _owned(normalize.live(r)[1], str(r.get("name")), options.stack)
-    )
-    verdict = judge(
-        candidates,
-        prune=options.prune,
-        declared=declared,
-        owned=owned,
-        max_deletes=options.max_deletes,
-    )
-    for name in verdict.delete:
-        plan.changes.append(_delete(live_by_name[name]))
-    plan.blocked.extend(BlockedDelete(b.name, b.reason, b.kind) for b in verdict.blocked)
-    plan.changes.sort(key=lambda c: c.name)
-
-
-def _owned(record: ownership.Ownership | None, name: str, stack: str) -> bool:
-    return record is not None and record.name == name and record.stack == stack
-
-
-def _unmanaged(name: str, record: ownership.Ownership | None) -> Unmanaged:
-    if record is None:
-        return Unmanaged(name, "created outside the reconciler")
-    if record.name != name:
-        return Unmanaged(
-            name, f"a copy of '{record.name}' (its ownership record names another routine)"
-        )
-    return Unmanaged(name, f"owned by stack '{record.stack}'", owner=record.stack)
-
-
-def _delete(live: dict[str, Any]) -> Change:
-    before, _ = normalize.live(live)
-    return Change(
-        name=str(live.get("name")),
-        action=Action.DELETE,
-        reason="not declared in the selected manifests; prune is on",
-        before=redact(before, UNDECLARED_SENSITIVE),
-        fingerprint=fingerprint(live),
-        field_prints=field_prints(live),
-    )
