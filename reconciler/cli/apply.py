@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from types import FrameType
-from typing import Any
+from contextlib import ExitStack
+from dataclasses import dataclass
 
 import click
 
 from reconciler import audit
-from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, apply_plan
+from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, Locate, apply_plan
 from reconciler.cli import saved_apply
+from reconciler.cli.apply_runtime import confirm, git_commit, interrupts, losing, lost
+from reconciler.cli.approved import check_approved, read_approved
 from reconciler.cli.common import (
     deadline_after,
     now,
     parse_timeout,
     timeout_option,
 )
-from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
-from reconciler.cli.files import check_writable, read_document, write_json
+from reconciler.cli.context import (
+    Context,
+    PruneArgs,
+    TargetArgs,
+    build,
+    prune_options,
+    target_options,
+)
+from reconciler.cli.files import check_writable, write_json
 from reconciler.cli.planning import (
     duration_text,
     load_checked,
@@ -37,10 +38,10 @@ from reconciler.cli.planning import (
     stack_lock,
 )
 from reconciler.diagnostics import ReconcilerError
+from reconciler.live.base import Backend
 from reconciler.live.factory import open_backend
-from reconciler.live.locking import STALE_SECONDS, Lease
+from reconciler.live.locking import Lease
 from reconciler.manifest.sources import MANIFEST_SUFFIXES
-from reconciler.plan import saved
 from reconciler.plan.model import Plan
 from reconciler.views import factory, progress
 from reconciler.views.base import View
@@ -123,125 +124,97 @@ def apply(
     """
     out = factory.make(output)
     limit = parse_timeout(timeout, "--timeout")
-    deadline = deadline_after(limit)
-    wait = parse_timeout(lock_timeout, "--lock-timeout", zero="fail at once") or 0.0
+    run = _Run(
+        out=out,
+        limit=limit,
+        deadline=deadline_after(limit),
+        wait=parse_timeout(lock_timeout, "--lock-timeout", zero="fail at once") or 0.0,
+        concurrency=concurrency,
+        max_failures=max_failures,
+    )
     if audit_out:
         check_writable(audit_out)
     saved_file = paths[0] if len(paths) == 1 and _is_plan_file(paths[0]) else None
     if saved_file:
         saved_apply.refuse_options(target, pruning, approved_plan)
-    approved = _read_approved(approved_plan) if approved_plan else {}
+    approved = read_approved(approved_plan) if approved_plan else None
     with ExitStack() as held:
         if saved_file:
-            plan, backend, lease = saved_apply.load(
-                saved_file, target, out, held, wait=wait, limit=limit, deadline=deadline
-            )
-            _preview(plan, out)
-            locate = source_locator()
+            prepared = _saved(saved_file, target, run, held)
         else:
-            ctx = build(target, paths, pruning)
-            loaded = load_checked(ctx, out)
-            backend = held.enter_context(open_backend(ctx.endpoint, writable=True))
-            lease = held.enter_context(stack_lock(backend, ctx.stack, wait, deadline, out))
-            plan = plan_live(ctx, loaded, backend, out, timeout=limit, deadline=deadline)
-            locate = locator(loaded)
-            _preview(plan, out)
-            if approved_plan:
-                _check_approved(approved_plan, approved, plan)
-            if plan.has_changes:
-                _confirm(auto_approve or approved_plan is not None, out)
+            prepared = _replanned(build(target, paths, pruning), run, held)
+            if approved_plan and approved is not None:
+                check_approved(approved_plan, approved, prepared.plan)
+            if prepared.plan.has_changes:
+                confirm(auto_approve or approved_plan is not None, out)
         started = now()
-        watch = progress.ApplyProgress(out.human, len(plan.pending), out.progress)
-        with _interrupts(out) as stop, _losing(lease, stop), progress.shown(watch):
-            result = apply_plan(
-                plan,
-                backend,
-                concurrency=concurrency,
-                max_consecutive_failures=max_failures,
-                on_result=watch.on_result,
-                on_start=watch.on_start,
-                locate=locate,
-                stop=stop,
-                deadline=deadline,
-            )
+        result = _execute(prepared, run)
     document = audit.record(
-        plan, result, audit.run_context(os.environ, _git_commit()), started, now()
+        prepared.plan, result, audit.run_context(os.environ, git_commit()), started, now()
     )
     out.apply_record(document)
     try:
-        if lease.lost.is_set():
-            out.apply_summary(result, held_back=len(plan.held_back))
-            raise _lost(plan.stack)
-        return _finish(plan, result, out, limit)
+        return _finish(prepared, result, run)
     finally:
         if audit_out:
             write_json(audit_out, document)
 
 
-@contextmanager
-def _losing(lease: Lease, stop: threading.Event) -> Iterator[None]:
-    """A lost lock (this apply stalled, another took the lock over) stops starting changes."""
-    done = threading.Event()
+@dataclass(frozen=True)
+class _Run:
+    """How this apply runs (from its options)."""
 
-    def watch() -> None:
-        while not done.wait(0.2):
-            if lease.lost.is_set():
-                stop.set()
-                return
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
+    out: View
+    limit: float | None
+    deadline: float | None
+    wait: float
+    concurrency: int
+    max_failures: int
 
 
-def _lost(stack: str) -> ReconcilerError:
-    return ReconcilerError(
-        f"this apply lost the lock of stack {stack}: it stalled for longer than "
-        f"{int(STALE_SECONDS)} s and another apply took the lock over; nothing new was started",
-        hint="run plan to see where the project stands",
+@dataclass(frozen=True)
+class _Prepared:
+    """A plan ready to run: the open backend, the lock held, and how to locate fields."""
+
+    plan: Plan
+    backend: Backend
+    lease: Lease
+    locate: Locate
+
+
+def _saved(path: str, target: TargetArgs, run: _Run, held: ExitStack) -> _Prepared:
+    plan, backend, lease = saved_apply.load(
+        path, target, run.out, held, wait=run.wait, limit=run.limit, deadline=run.deadline
     )
+    run.out.preview(plan)
+    return _Prepared(plan, backend, lease, source_locator())
 
 
-@contextmanager
-def _interrupts(out: View) -> Iterator[threading.Event]:
-    """Ctrl-C or SIGTERM (what CI sends on cancel) during apply: the first sets the event
-    (nothing new starts; what is in flight is waited for and reported), a second stops waiting."""
-    stop = threading.Event()
+def _replanned(ctx: Context, run: _Run, held: ExitStack) -> _Prepared:
+    """Load (nothing opened when the manifests are invalid), open, lock, then plan."""
+    loaded = load_checked(ctx, run.out)
+    backend = held.enter_context(open_backend(ctx.endpoint, writable=True))
+    lease = held.enter_context(stack_lock(backend, ctx.stack, run.wait, run.deadline, run.out))
+    plan = plan_live(ctx, loaded, backend, run.out, timeout=run.limit, deadline=run.deadline)
+    run.out.preview(plan)
+    return _Prepared(plan, backend, lease, locator(loaded))
 
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        out.line(
-            "Stopping: nothing new starts; waiting for the changes in flight (interrupt again "
-            "to stop waiting)",
-            "yellow",
+
+def _execute(prepared: _Prepared, run: _Run) -> ApplyResult:
+    out, plan = run.out, prepared.plan
+    watch = progress.ApplyProgress(out.human, len(plan.pending), out.progress)
+    with interrupts(out) as stop, losing(prepared.lease, stop), progress.shown(watch):
+        return apply_plan(
+            plan,
+            prepared.backend,
+            concurrency=run.concurrency,
+            max_consecutive_failures=run.max_failures,
+            on_result=watch.on_result,
+            on_start=watch.on_start,
+            locate=prepared.locate,
+            stop=stop,
+            deadline=run.deadline,
         )
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _git_commit() -> str | None:
-    """The checked-out commit, for audit records made outside GitHub Actions."""
-    git = shutil.which("git")
-    if git is None:
-        return None
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            [git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def _is_plan_file(path: str) -> bool:
@@ -251,66 +224,17 @@ def _is_plan_file(path: str) -> bool:
     return exists and not path.endswith(MANIFEST_SUFFIXES) and not os.path.isdir(path)
 
 
-def _confirm(auto_approve: bool, out: View) -> None:
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
-        raise ReconcilerError(
-            "apply needs confirmation, and there is no terminal to ask in",
-            hint="pass --auto-approve, or apply a saved plan: 'reconciler plan --out plan.json' "
-            "then 'reconciler apply plan.json'",
-        )
-    out.line("Do you want to perform these actions? Only 'yes' will be accepted.")
-    answer = click.prompt("  Enter a value", default="", show_default=False)
-    if answer.strip() != "yes":
-        raise ReconcilerError("apply cancelled; nothing was changed")
-
-
-def _read_approved(path: str) -> dict[str, Any]:
-    """The approved plan document, read before anything is locked or planned."""
-    try:
-        approved = json.loads(read_document(path, "approved plan"))
-    except ValueError as err:
-        raise ReconcilerError(
-            f"refusing to apply: cannot use approved plan {path}: {err}"
-        ) from None
-    if not isinstance(approved, dict):
-        raise ReconcilerError(
-            f"refusing to apply: cannot use approved plan {path}: not a plan JSON document"
-        )
-    return approved
-
-
-def _check_approved(path: str, approved: dict[str, Any], plan: Plan) -> None:
-    """Refuse (writing nothing) unless ``plan`` is the approved one."""
-    try:
-        saved.check_approved_scope(approved, plan)
-        differ = saved.unapproved_changes(approved, plan)
-    except (OSError, ValueError, AttributeError, KeyError, TypeError) as err:
-        raise ReconcilerError(
-            f"refusing to apply: cannot use approved plan {path}: {err}"
-        ) from None
-    if differ:
-        raise ReconcilerError(
-            f"refusing to apply: the plan differs from the approved plan for {', '.join(differ)} "
-            "(the project or the manifests changed since approval); nothing was changed",
-            hint="plan again and have the new plan approved",
-        )
-
-
-def _preview(plan: Plan, out: View) -> None:
-    """The plan before applying it (with --output json it is part of the audit record)."""
-    out.preview(plan)
-
-
-def _finish(plan: Plan, result: ApplyResult, out: View, limit: float | None) -> int:
+def _finish(prepared: _Prepared, result: ApplyResult, run: _Run) -> int:
     """Exit 0 only when every change succeeded and no delete waits behind the guard; 130 when
-    interrupted, 1 when the --timeout passed (after saying what was done)."""
-    if plan.has_changes:
-        out.apply_summary(result, held_back=len(plan.held_back))
+    interrupted, 1 when the --timeout passed or the lock was lost (after saying what was done)."""
+    plan = prepared.plan
+    if plan.has_changes or prepared.lease.lost.is_set():
+        run.out.apply_summary(result, held_back=len(plan.held_back))
+    if prepared.lease.lost.is_set():
+        raise lost(plan.stack)
     if result.timed_out:
         raise ReconcilerError(
-            f"apply stopped: the --timeout of {duration_text(limit)} passed; nothing new was "
+            f"apply stopped: the --timeout of {duration_text(run.limit)} passed; nothing new was "
             "started, and changes still in flight may or may not have taken effect",
             hint="run plan to see where the project stands",
         )
