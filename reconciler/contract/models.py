@@ -8,7 +8,7 @@ cross-field rules live in ``reconciler.contract.rules`` so that each one has a p
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -101,5 +101,15 @@ class RoutineBody(WireModel):
     updated_at: int | None = None
 
 
-TRIGGER_TYPES = ("schedule", "timer", "github_issue", "custom")
-ACTION_TYPES = ("invoke_agent_responses_api", "invoke_agent_invocations_api")
+def _by_type(union: Any) -> dict[str, type[WireModel]]:
+    """``{type name: model}`` of a discriminated wire union, in declaration order."""
+    members = get_args(get_args(union)[0])
+    return {get_args(m.model_fields["type"].annotation)[0]: m for m in members}
+
+
+TRIGGER_MODELS: dict[str, type[WireModel]] = _by_type(WireTrigger)
+"""The trigger types and their models, derived from the one wire union (``WireTrigger``)."""
+ACTION_MODELS: dict[str, type[WireModel]] = _by_type(Action)
+"""The action types and their models, derived from ``Action``."""
+TRIGGER_TYPES = tuple(TRIGGER_MODELS)
+ACTION_TYPES = tuple(ACTION_MODELS)

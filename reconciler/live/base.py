@@ -66,7 +66,8 @@ class Closing:
 
 
 class Backend(Protocol):
-    """What the planner and apply need from a Foundry project."""
+    """What the planner and apply need from a Foundry project (run history and dispatch are
+    ``Runs``, a separate client: the reconciler itself never dispatches)."""
 
     @property
     def target(self) -> str:
@@ -97,14 +98,6 @@ class Backend(Protocol):
         """Disable a routine through the dedicated route."""
         ...
 
-    def list_runs(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
-        """Run records of a routine, newest first."""
-        ...
-
-    def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Queue one manual run (never retried blindly: it is not idempotent)."""
-        ...
-
     def acquire_lock(self, stack: str, holder: LockHolder) -> bool:
         """Take the stack's apply lock (raises ``LockHeld``); False when the target cannot
         hold locks (the real service)."""
@@ -128,4 +121,16 @@ class Backend(Protocol):
 
     def __exit__(self, *exc: object) -> None:
         """Close it."""
+        ...
+
+
+class Runs(Protocol):
+    """Run records and manual dispatch (for operating routines; not part of reconciling)."""
+
+    def list_runs(self, name: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Run records of a routine, newest first."""
+        ...
+
+    def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Queue one manual run (never retried blindly: it is not idempotent)."""
         ...

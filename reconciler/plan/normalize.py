@@ -15,16 +15,8 @@ from reconciler.plan import ownership
 
 Canonical = dict[str, Any]
 
-_TRIGGER_FIELDS: dict[str, tuple[str, ...]] = {
-    "schedule": tuple(wire.ScheduleTrigger.model_fields),
-    "timer": tuple(wire.TimerTrigger.model_fields),
-    "github_issue": tuple(wire.GithubIssueTrigger.model_fields),
-    "custom": tuple(wire.CustomTrigger.model_fields),
-}
-_ACTION_FIELDS: dict[str, tuple[str, ...]] = {
-    "invoke_agent_responses_api": tuple(wire.ResponsesAction.model_fields),
-    "invoke_agent_invocations_api": tuple(wire.InvocationsAction.model_fields),
-}
+_TRIGGER_FIELDS = {name: tuple(model.model_fields) for name, model in wire.TRIGGER_MODELS.items()}
+_ACTION_FIELDS = {name: tuple(model.model_fields) for name, model in wire.ACTION_MODELS.items()}
 
 
 def _known(data: dict[str, Any], fields: tuple[str, ...] | None) -> dict[str, Any]:
