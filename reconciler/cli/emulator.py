@@ -140,7 +140,7 @@ def emulator(
     --list-mode breaks paging. Tests script exact faults with PUT /_emulator/faults, e.g.
     {"script": [{"fault": "html", "status": 502, "count": 2}]}; the faults are 400, 403, 429,
     500, 503, drop_before, drop_after, bad_json, html, empty, wrong_shape, hang and trickle
-    (reconciler/emulator/faults.py describes each).
+    (reconciler/emulator/fault_config.py describes each).
     """
     try:
         config = FaultConfig(**faults)  # the fault options are named like FaultConfig's fields

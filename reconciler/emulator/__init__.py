@@ -5,7 +5,8 @@ it injects latency and faults, and fires schedule/timer routines into run record
 """
 
 from reconciler.emulator.clock import EmulatedClock
-from reconciler.emulator.faults import FaultConfig, FaultInjector, ScriptStep
+from reconciler.emulator.fault_config import FaultConfig, ScriptStep
+from reconciler.emulator.faults import FaultInjector
 from reconciler.emulator.server import DEFAULT_PROJECT, Emulator
 
 __all__ = [

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from reconciler.contract.locks import LockHeld, LockHolder
-from reconciler.emulator.faults import FaultConfig
+from reconciler.emulator.fault_config import FaultConfig
 from reconciler.emulator.protocol import HttpError, Reply, method_not_allowed, parse_json
 from reconciler.emulator.state import EmulatorState
 

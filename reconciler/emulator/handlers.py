@@ -9,7 +9,7 @@ from typing import Any, Final
 from urllib.parse import quote, urlencode
 
 from reconciler.contract import limits
-from reconciler.emulator.faults import ListMode
+from reconciler.emulator.fault_config import ListMode
 from reconciler.emulator.hostile import endless_cursor, endless_page, fake_routines, fake_runs
 from reconciler.emulator.protocol import API_VERSION, HttpError, Reply, json_object
 from reconciler.emulator.routes import RoutineRoute

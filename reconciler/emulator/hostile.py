@@ -1,4 +1,4 @@
-"""The hostile answers of the emulator's faults (see ``faults.py``): what a slow, failing or
+"""The hostile answers of the emulator's faults (see ``fault_config.py``): what a slow, failing or
 broken service or gateway sends instead of the right answer.
 
 Error replies for the 400/403/429/500/503 faults, bad bodies (``bad_json``, ``html``, ``empty``,
@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from reconciler.emulator.faults import LIST_ROUTES, STATUS_OF, Decision
+from reconciler.emulator.fault_config import LIST_ROUTES, STATUS_OF
+from reconciler.emulator.faults import Decision
 from reconciler.emulator.protocol import Reply, error_body
 
 JSON_TYPE: Final = "application/json; charset=utf-8"
