@@ -38,8 +38,8 @@ from _common import (
     write_manifests,
 )
 
+from reconciler.app.engine import Settings, load_desired
 from reconciler.apply import DEFAULT_CONCURRENCY, apply_plan
-from reconciler.engine import Settings, load_desired
 from reconciler.live.azure import AzureBackend
 from reconciler.manifest.desired import to_desired
 from reconciler.plan.model import Action, Plan

@@ -49,8 +49,8 @@ from _common import (
     write_manifests,
 )
 
+from reconciler.app.engine import Settings, load_desired, plan
 from reconciler.apply import ApplyResult, apply_plan
-from reconciler.engine import Settings, load_desired, plan
 from reconciler.live.azure import AzureBackend
 from reconciler.live.base import Backend
 from reconciler.live.local import LocalBackend

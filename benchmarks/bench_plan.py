@@ -13,7 +13,7 @@ out of band (their agent changes), as someone using the portal would.
   ("Performance model") says deepdiff must run only for routines that differ. A separate,
   untimed run counts the DeepDiff calls with a wrapper that is installed for that run only and
   removed afterwards.
-* engine: what ``reconciler plan`` does without the CLI around it (``reconciler.engine``:
+* engine: what ``reconciler plan`` does without the CLI around it (``reconciler.app.engine``:
   ``load_desired`` then ``plan`` through ``LocalBackend``), split into load (timed once: it is
   what ``bench_validate.py`` measures in detail) and list+plan.
 * CLI: one ``python -m reconciler plan DIR --endpoint local:DB`` subprocess (interpreter start,
@@ -42,8 +42,8 @@ import deepdiff
 from _common import NOW, STACK, add_markdown_flag, best_of, counts, show, timed, write_manifests
 from deepdiff import DeepDiff
 
+from reconciler.app.engine import Settings, load_desired, plan
 from reconciler.apply import apply_plan
-from reconciler.engine import Settings, load_desired, plan
 from reconciler.live.local import LocalBackend
 from reconciler.manifest.desired import to_desired
 from reconciler.manifest.schema import validator_for

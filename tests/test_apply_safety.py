@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from reconciler.app.engine import Settings, load_desired, plan
 from reconciler.apply import apply_plan
 from reconciler.emulator.server import Emulator
-from reconciler.engine import Settings, load_desired, plan
 from reconciler.live.azure import AzureBackend
 from reconciler.live.base import Backend
 from reconciler.live.local import PROJECT, LocalBackend

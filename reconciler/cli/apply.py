@@ -9,26 +9,9 @@ from dataclasses import dataclass
 import click
 
 from reconciler import audit
-from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, Locate, apply_plan
-from reconciler.cli import saved_apply
-from reconciler.cli.apply_runtime import confirm, git_commit, interrupts, losing, lost
-from reconciler.cli.approved import check_approved, read_approved
-from reconciler.cli.common import (
+from reconciler.app.engine import Context
+from reconciler.app.planning import (
     deadline_after,
-    now,
-    parse_timeout,
-    timeout_option,
-)
-from reconciler.cli.context import (
-    Context,
-    PruneArgs,
-    TargetArgs,
-    build,
-    prune_options,
-    target_options,
-)
-from reconciler.cli.files import check_writable, write_json
-from reconciler.cli.planning import (
     duration_text,
     load_checked,
     locator,
@@ -37,6 +20,23 @@ from reconciler.cli.planning import (
     source_locator,
     stack_lock,
 )
+from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, Locate, apply_plan
+from reconciler.cli import saved_apply
+from reconciler.cli.apply_runtime import confirm, git_commit, interrupts, losing, lost
+from reconciler.cli.approved import check_approved, read_approved
+from reconciler.cli.common import (
+    now,
+    parse_timeout,
+    timeout_option,
+)
+from reconciler.cli.context import (
+    PruneArgs,
+    TargetArgs,
+    build,
+    prune_options,
+    target_options,
+)
+from reconciler.cli.files import check_writable, write_json
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live.base import Backend
 from reconciler.live.factory import open_backend

@@ -72,11 +72,6 @@ def parse_timeout(text: str, flag: str, zero: str = "no limit") -> float | None:
     return float(seconds)
 
 
-def deadline_after(seconds: float | None) -> float | None:
-    """The ``time.monotonic()`` instant ``seconds`` from now (None: no deadline)."""
-    return None if seconds is None else time.monotonic() + seconds
-
-
 def timeout_option(default: str, what: str) -> Callable[[F], F]:
     """``--timeout DURATION`` with the command's default."""
     return click.option(

@@ -16,9 +16,9 @@ from typing import Any, TypeVar, cast
 import click
 
 from reconciler import config, paths
+from reconciler.app.engine import Context, Settings
 from reconciler.cli.common import now, variables
 from reconciler.diagnostics import ReconcilerError
-from reconciler.engine import Settings
 from reconciler.live import endpoint as endpoints
 from reconciler.plan.options import PlanOptions
 from reconciler.plan.ownership import check_stack_name
@@ -52,19 +52,6 @@ class PruneArgs:
     max_deletes: int | None = None
     adopt: bool = False
     adopt_from: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Context:
-    """The resolved target and settings of one command run."""
-
-    endpoint: endpoints.Endpoint
-    settings: Settings
-
-    @property
-    def stack(self) -> str:
-        """The ownership scope."""
-        return self.settings.options.stack
 
 
 def _bundle(func: F, name: str, kind: type[Any], options: list[Callable[[F], F]]) -> F:

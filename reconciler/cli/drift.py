@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from reconciler.app.planning import compute_plan
 from reconciler.cli.common import output_option, parse_timeout, timeout_option
 from reconciler.cli.context import PruneArgs, TargetArgs, build, target_options
 from reconciler.cli.files import check_writable, write_json, write_text
-from reconciler.cli.planning import compute_plan
 from reconciler.plan.drift import build as drift_report
 from reconciler.views import drift as drift_view
 from reconciler.views import factory

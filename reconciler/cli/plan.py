@@ -7,10 +7,10 @@ import os
 import click
 
 from reconciler import __version__
+from reconciler.app.planning import compute_plan, refuse_held_back
 from reconciler.cli.common import now, output_option, parse_timeout, timeout_option
 from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
 from reconciler.cli.files import check_writable, write_json, write_private
-from reconciler.cli.planning import compute_plan, refuse_held_back
 from reconciler.plan import saved
 from reconciler.plan.serialize import plan_to_json
 from reconciler.views import factory

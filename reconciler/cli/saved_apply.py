@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
+from reconciler.app.planning import stack_lock, timed_out
 from reconciler.cli.context import PruneArgs, TargetArgs, build
 from reconciler.cli.files import PLAN_FILE_MAX
-from reconciler.cli.planning import stack_lock, timed_out
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live import endpoint as endpoints
 from reconciler.live.base import Backend, BackendError

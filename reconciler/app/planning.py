@@ -8,11 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from reconciler import paths
+from reconciler.app.engine import Context, load_desired, plan
 from reconciler.apply import Locate
-from reconciler.cli.common import deadline_after
-from reconciler.cli.context import Context
 from reconciler.diagnostics import Location, ReconcilerError
-from reconciler.engine import load_desired, plan
 from reconciler.live import locking
 from reconciler.live.base import Backend, BackendError
 from reconciler.live.factory import open_backend
@@ -68,6 +66,11 @@ def source_locator() -> Locate:
         return source
 
     return locate
+
+
+def deadline_after(seconds: float | None) -> float | None:
+    """The ``time.monotonic()`` instant ``seconds`` from now (None: no deadline)."""
+    return None if seconds is None else time.monotonic() + seconds
 
 
 def compute_plan(ctx: Context, out: View, *, timeout: float | None = None) -> Planned:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from reconciler.live.base import Backend
+from reconciler.live.endpoint import Endpoint
 from reconciler.manifest.desired import to_desired
 from reconciler.manifest.loader import LoadResult, load
 from reconciler.plan.model import Plan
@@ -21,6 +22,19 @@ class Settings:
     variables: Mapping[str, str]
     now: int
     options: PlanOptions
+
+
+@dataclass(frozen=True)
+class Context:
+    """The resolved target and settings of one command run."""
+
+    endpoint: Endpoint
+    settings: Settings
+
+    @property
+    def stack(self) -> str:
+        """The ownership scope."""
+        return self.settings.options.stack
 
 
 def load_desired(settings: Settings) -> LoadResult:
