@@ -12,6 +12,7 @@ from reconciler.manifest.loader import LoadResult, load
 from reconciler.plan.model import Plan
 from reconciler.plan.options import PlanOptions
 from reconciler.plan.planner import make_plan
+from reconciler.workers import no_collection
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,9 @@ def load_desired(settings: Settings) -> LoadResult:
 def plan(settings: Settings, loaded: LoadResult, backend: Backend) -> Plan:
     """Read the live project (one paged list) and plan against it."""
     live = backend.list_routines()
-    desired = [to_desired(r) for r in loaded.routines]
-    options = replace(settings.options, manifest_digest=loaded.digest)
-    result = make_plan(desired, live, options)
+    with no_collection():
+        desired = [to_desired(r) for r in loaded.routines]
+        options = replace(settings.options, manifest_digest=loaded.digest)
+        result = make_plan(desired, live, options)
     result.diagnostics[:0] = [d for d in loaded.diagnostics if d.severity == "warning"]
     return result

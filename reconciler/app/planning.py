@@ -31,21 +31,15 @@ class Planned:
 
 
 def locator(loaded: LoadResult) -> Locate:
-    """Map a change and a service error's ``param`` (``triggers.t.at``) to its manifest line."""
-    by_name = {routine.name: routine for routine in loaded.routines}
-
-    def locate(change: Change, param: str | None) -> Location | None:
-        routine = by_name.get(change.name)
-        if routine is None:
-            return change.source
-        return routine.locate(paths.from_param(param))
-
-    return locate
+    """Map a change and a service error's ``param`` (``triggers.t.at``) to its manifest line
+    (the loader keeps no field marks: the file is read again, which only a failure needs)."""
+    del loaded
+    return source_locator()
 
 
 def source_locator() -> Locate:
-    """For a saved plan (the manifests were checked unchanged since): find a field's line by
-    reading the YAML of the file the change came from; its routine starts at ``change.source``."""
+    """Find a field's line by reading the YAML of the file the change came from; its routine
+    starts at ``change.source`` (for a saved plan, the manifests were checked unchanged)."""
 
     def locate(change: Change, param: str | None) -> Location | None:
         source = change.source

@@ -34,32 +34,28 @@ from reconciler.manifest.models import ManifestTimerTrigger, RoutineSpec
 from reconciler.manifest.sources import SourceText, discover, read_text
 from reconciler.manifest.yamlsafe import Document, Mark, Path, YamlProblem, load_documents
 from reconciler.paths import dotted as render_path
+from reconciler.workers import no_collection
 
 
 @dataclass
 class DesiredRoutine:
-    """A valid routine from a manifest, with its resolved timers and source marks."""
+    """A valid routine from a manifest, with its resolved timers and where it is written.
+
+    Only two marks are kept (the routine's and its name's): the marks of every field of every
+    document would hold most of the memory of a large load. A field's line is found when it is
+    needed (a service error during apply) by reading the file again (``app.planning``)."""
 
     spec: RoutineSpec
     file: str
-    document: Document
     prefix: Path
+    source: Location
+    name_location: Location
     timers: dict[str, TimerAt] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         """The routine's name."""
         return self.spec.name
-
-    @property
-    def source(self) -> Location:
-        """Where the routine starts."""
-        return self.locate(())
-
-    def locate(self, path: Path) -> Location:
-        """Where the field at ``path`` (relative to the routine) is written."""
-        mark = self.document.mark_of((*self.prefix, *path))
-        return Location(self.file, mark.line, mark.col)
 
 
 @dataclass(frozen=True)
@@ -127,7 +123,11 @@ def load(
     ``fired_timers_ok``: plans use it, because a routine whose timer already fired stays in the
     project and in git until someone removes it; the planner refuses to *write* a past timer.
     """
-    options = _Options(variables, now, fired_timers_ok)
+    with no_collection():
+        return _load(paths, _Options(variables, now, fired_timers_ok))
+
+
+def _load(paths: list[str], options: _Options) -> LoadResult:
     result = LoadResult()
     files, missing = discover(paths)
     result.diagnostics.extend(missing)
@@ -238,7 +238,14 @@ def _schema_problems(data: dict[str, Any]) -> list[SchemaProblem]:
 def _build(spec: RoutineSpec, path: str, doc: Document, prefix: Path, now: int) -> DesiredRoutine:
     """A checked routine (validated once: the strict model's result, or the lax model where the
     strict one refused a value the schema allows, such as ``at: 1.0e9``)."""
-    routine = DesiredRoutine(spec=spec, file=path, document=doc, prefix=prefix)
+    start, name = doc.mark_of(prefix), doc.mark_of((*prefix, "name"))
+    routine = DesiredRoutine(
+        spec=spec,
+        file=path,
+        prefix=prefix,
+        source=Location(path, start.line, start.col),
+        name_location=Location(path, name.line, name.col),
+    )
     for trigger_name, trigger in spec.triggers.items():
         if isinstance(trigger, ManifestTimerTrigger):  # ``at`` as the model reads it: 1.0e9 -> int
             routine.timers[trigger_name] = resolve_at(trigger.at, trigger.time_zone, now)
@@ -254,11 +261,11 @@ def _check_unique_names(result: LoadResult) -> None:
             first_seen[routine.name] = routine
             unique.append(routine)
             continue
-        where = routine.locate(("name",))
+        where = routine.name_location
         result.diagnostics.append(
             error(
                 f"duplicate routine name {routine.name!r}: also defined at "
-                f"{earlier.locate(('name',)).render()}",
+                f"{earlier.name_location.render()}",
                 file=where.file,
                 line=where.line,
                 col=where.col,
