@@ -90,6 +90,11 @@ def call_with_deadline(func: Callable[[], T], deadline: float | None) -> T:
     thread keeps handling signals while it waits."""
     with DaemonPool(1, "deadline") as pool:
         future = pool.submit(func)
+    return wait_for(future, deadline)
+
+
+def wait_for(future: Future[T], deadline: float | None) -> T:
+    """The result of ``future``; ``DeadlineExceeded`` when it is not done by ``deadline``."""
     while not future.done():
         if deadline is not None and time.monotonic() >= deadline:
             raise DeadlineExceeded

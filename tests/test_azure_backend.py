@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,3 +175,23 @@ def test_static_token_is_refused_for_a_remote_endpoint() -> None:
 def test_unknown_auth_mode_is_a_config_error() -> None:
     with pytest.raises(BackendError, match="not a credential mode"):
         AzureBackend("http://127.0.0.1:1/api/projects/p", environ={"RECONCILER_AUTH": "magic"})
+
+
+def test_listed_and_read_routines_are_the_same_wire_dicts(
+    emu: Emulator, backend: AzureBackend, tmp_path: Path
+) -> None:
+    """The list reads raw pages; get and the writes read SDK models: both must give the same
+    dicts, or compare-before-write would see a change that is not there."""
+    from reconciler.plan.fingerprint import fingerprint
+    from tests.conftest import REPO, run_cli
+
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    done = run_cli(
+        "apply", "manifests", "--auto-approve", "--endpoint", emu.endpoint(), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stdout
+    listed = {r["name"]: r for r in backend.list_routines()}
+    assert len(listed) == 11
+    for name, routine in listed.items():
+        read = backend.get(name)
+        assert read == routine and fingerprint(read) == fingerprint(routine), name

@@ -151,27 +151,14 @@ def test_a_get_that_answers_a_string_is_a_clear_error(emu: Emulator, examples: P
     assert "; nothing written [manifests/" in failed
 
 
-def _pager(pages: list[list[dict[str, Any]]], cursors: list[str | None]) -> Any:
-    state = {"cursor": None}
-
-    def pages_iter() -> Iterator[list[dict[str, Any]]]:
-        for page, cursor in zip(pages, cursors, strict=True):
-            state["cursor"] = cursor
-            yield page
-
-    return pages_iter(), lambda: state["cursor"]
-
-
 def test_collect_pages_stops_on_a_repeated_cursor_even_when_pages_differ() -> None:
     from reconciler.live.azure import collect_pages
     from reconciler.live.azure_errors import BadResponse
 
     pages = [[{"name": "a"}], [{"name": "b"}], [{"name": "c"}]]
-    iterator, cursor = _pager(pages, ["x", "y", "x"])
     with pytest.raises(BadResponse, match="repeated a next_link cursor"):
-        collect_pages(iterator, cursor)
-    iterator, cursor = _pager(pages, ["x", "y", None])
-    assert [r["name"] for r in collect_pages(iterator, cursor)] == ["a", "b", "c"]
-    iterator, cursor = _pager([[{"name": "a"}], [{"name": "a"}]], ["x", "y"])
+        collect_pages(zip(pages, ["x", "y", "x"], strict=True))
+    done = collect_pages(zip(pages, ["x", "y", None], strict=True))
+    assert [r["name"] for r in done] == ["a", "b", "c"]
     with pytest.raises(BadResponse, match="added no new routines"):
-        collect_pages(iterator, cursor)
+        collect_pages(zip([[{"name": "a"}], [{"name": "a"}]], ["x", "y"], strict=True))

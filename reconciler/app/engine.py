@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from reconciler.live.base import Backend
+from reconciler.live.base import Backend, WireRoutine
 from reconciler.live.endpoint import Endpoint
 from reconciler.manifest.desired import to_desired
 from reconciler.manifest.loader import LoadResult, load
@@ -49,9 +49,14 @@ def load_desired(settings: Settings) -> LoadResult:
     )
 
 
-def plan(settings: Settings, loaded: LoadResult, backend: Backend) -> Plan:
-    """Read the live project (one paged list) and plan against it."""
-    live = backend.list_routines()
+def plan(
+    settings: Settings,
+    loaded: LoadResult,
+    backend: Backend,
+    live: list[WireRoutine] | None = None,
+) -> Plan:
+    """Read the live project (one paged list; or ``live``, already read) and plan against it."""
+    live = backend.list_routines() if live is None else live
     with no_collection():
         desired = [to_desired(r) for r in loaded.routines]
         options = replace(settings.options, manifest_digest=loaded.digest)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -12,14 +13,14 @@ from reconciler.app.engine import Context, load_desired, plan
 from reconciler.apply import Locate
 from reconciler.diagnostics import Location, ReconcilerError
 from reconciler.live import locking
-from reconciler.live.base import Backend, BackendError
+from reconciler.live.base import Backend, BackendError, WireRoutine
 from reconciler.live.factory import open_backend
 from reconciler.manifest.loader import LoadResult
 from reconciler.manifest.sources import read_text
 from reconciler.manifest.yamlsafe import YamlProblem, load_documents
 from reconciler.plan.model import Change, Plan
 from reconciler.views.base import View
-from reconciler.workers import DeadlineExceeded, call_with_deadline
+from reconciler.workers import DaemonPool, DeadlineExceeded, call_with_deadline, wait_for
 
 
 @dataclass
@@ -68,22 +69,29 @@ def deadline_after(seconds: float | None) -> float | None:
 
 
 def compute_plan(ctx: Context, out: View, *, timeout: float | None = None) -> Planned:
-    """Print the header, then load, read and plan (for plan and drift, which never write)."""
+    """Print the header, then load, read and plan (for plan and drift, which never write).
+
+    The project is listed while the manifests load (the list waits on the network, the load
+    on the CPU); invalid manifests still end the command before anything is planned."""
     deadline = deadline_after(timeout)
-    loaded = load_checked(ctx, out)
     with open_backend(ctx.endpoint) as backend:
-        result = plan_live(ctx, loaded, backend, out, timeout=timeout, deadline=deadline)
+        with DaemonPool(1, "list") as pool:
+            listing = pool.submit(backend.list_routines)
+        loaded = load_checked(ctx, out)
+        result = plan_live(
+            ctx, loaded, backend, out, timeout=timeout, deadline=deadline, listing=listing
+        )
     return Planned(result, locator(loaded))
 
 
 def load_checked(ctx: Context, out: View) -> LoadResult:
-    """Print the header, then load and check the manifests (nothing is read or written when
-    they are invalid)."""
+    """Print the header, then load and check the manifests (nothing is written, and no plan is
+    made, when they are invalid)."""
     out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
     loaded = load_desired(ctx.settings)
     if not loaded.ok:
         out.diagnostics(loaded.diagnostics)
-        raise ReconcilerError("the manifests are invalid; nothing was read or written")
+        raise ReconcilerError("the manifests are invalid; nothing was written")
     return loaded
 
 
@@ -95,10 +103,16 @@ def plan_live(
     *,
     timeout: float | None,
     deadline: float | None,
+    listing: Future[list[WireRoutine]] | None = None,
 ) -> Plan:
-    """Read the live project (within ``deadline``) and plan; errors exit 1, nothing written."""
+    """Read the live project (within ``deadline``; or wait for ``listing``, already under way)
+    and plan; errors exit 1, nothing written."""
     try:
-        result = call_with_deadline(lambda: plan(ctx.settings, loaded, backend), deadline)
+        if listing is None:
+            result = call_with_deadline(lambda: plan(ctx.settings, loaded, backend), deadline)
+        else:
+            live = wait_for(listing, deadline)
+            result = plan(ctx.settings, loaded, backend, live)
     except BackendError as err:
         raise ReconcilerError(err.message) from None
     except DeadlineExceeded:

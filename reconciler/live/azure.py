@@ -13,16 +13,18 @@ line (``azure_errors``).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
+import requests
 from azure.ai.projects import AIProjectClient
 from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.transport import RequestsTransport
 
 from reconciler.contract.limits import LIST_PAGE_MAX
-from reconciler.live import calls, credentials, emulator_lock, wiretap
+from reconciler.live import azure_pages, calls, credentials, emulator_lock, wiretap
 from reconciler.live.azure_errors import BadResponse, translate
 from reconciler.live.base import BackendError, Closing, WireRoutine
 from reconciler.live.endpoint import is_loopback
@@ -58,6 +60,19 @@ def retry_settings(environ: Mapping[str, str]) -> tuple[int, float]:
     return total, backoff
 
 
+def session_for(endpoint: str) -> requests.Session:
+    """A requests session that reads the proxy and CA-bundle environment once, for the one host
+    every request goes to: requests would otherwise read the whole environment again for every
+    request (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE`` keep their meaning)."""
+    session = requests.Session()
+    session.proxies = requests.utils.get_environ_proxies(endpoint)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
+
+
 def retry_policy(total: int, backoff: float) -> RetryPolicy[Any, Any]:
     """azure-core's policy with ``total`` for every kind: azure-core's own per-kind limits
     (connect, read, status: 3 each) would otherwise cap the retries whatever the total says."""
@@ -86,6 +101,7 @@ class AzureBackend(Closing):
             credential=self._credential,
             retry_policy=retry_policy(retry_total, retry_backoff_factor),
             custom_hook_policy=wiretap.Wiretap(),
+            transport=RequestsTransport(session=session_for(self.endpoint), session_owner=True),
             connection_timeout=CONNECT_TIMEOUT,
             read_timeout=READ_TIMEOUT,
         )
@@ -99,8 +115,7 @@ class AzureBackend(Closing):
     def list_routines(self) -> list[WireRoutine]:
         """Every routine, following next_link pages of the maximum size."""
         with self._translated("list routines", None):
-            pages = self._routines.list(limit=LIST_PAGE_MAX, **self._call).by_page()
-            return collect_pages(pages, lambda: getattr(pages, "continuation_token", None))
+            return collect_pages(azure_pages.pages(self._client, LIST_PAGE_MAX, self._call))
 
     def get(self, name: str) -> WireRoutine | None:
         """One routine, or None when absent."""
@@ -198,17 +213,17 @@ class AzureBackend(Closing):
         )
 
 
-def collect_pages(pages: Iterator[Any], cursor: Callable[[], str | None]) -> list[WireRoutine]:
-    """All routines of a paged list; a repeated cursor, a page that adds nothing new while
-    promising more, or more than ``MAX_ROUTINES`` stop with ``BadResponse`` (a paging loop)."""
+def collect_pages(pages: Iterable[tuple[list[Any], str | None]]) -> list[WireRoutine]:
+    """All routines of a paged list (each page's items and its next link); a repeated cursor,
+    a page that adds nothing new while promising more, or more than ``MAX_ROUTINES`` stop with
+    ``BadResponse`` (a paging loop)."""
     found: dict[str, WireRoutine] = {}
     cursors: set[str] = set()
-    for page in pages:
+    for page, following in pages:
         before = len(found)
         for item in page:
             routine = routine_dict(item)
             found.setdefault(str(routine["name"]), routine)
-        following = cursor()
         if following is None:
             break
         if following in cursors:
@@ -230,6 +245,7 @@ def routine_dict(item: Any) -> WireRoutine:
 
 
 def _as_dict(item: Any, what: str) -> dict[str, Any]:
+    """The wire dict of an SDK model (``as_dict``: nested models too) or of raw JSON."""
     as_dict = getattr(item, "as_dict", None)
     data = as_dict() if callable(as_dict) else item
     if not isinstance(data, dict):

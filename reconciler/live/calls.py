@@ -27,11 +27,17 @@ class Tally:
 
 @dataclass(frozen=True)
 class LastResponse:
-    """The most recent response this thread received (for bad-body messages)."""
+    """The most recent response this thread received (for bad-body messages): the start of
+    its body is kept as bytes and only turned into text when a message needs it."""
 
     status: int
     content_type: str
-    excerpt: str
+    head: bytes
+
+    @property
+    def excerpt(self) -> str:
+        """A short printable excerpt of the body ('' when empty)."""
+        return excerpt(self.head.decode("utf-8", "replace"))
 
 
 _local = threading.local()
@@ -72,6 +78,6 @@ def last_response() -> LastResponse | None:
 
 def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
     """A short, one-line, printable excerpt of a body."""
-    flat = " ".join(text.split())
+    flat = " ".join(text[: limit * 4].split())
     cleaned = "".join(ch if ch.isprintable() else "?" for ch in flat)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

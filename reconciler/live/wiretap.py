@@ -60,12 +60,12 @@ def _attempt(request: PipelineRequest[Any]) -> int:
     return int(request.context.get("retry_count") or 0)
 
 
-def _body(http: Any) -> str:
-    """An excerpt of a loaded body ('' for a streamed one, which is never read here)."""
+def _body(http: Any) -> bytes:
+    """The start of a loaded body (nothing for a streamed one, which is never read here)."""
     try:
-        return calls.excerpt(http.text())
-    except Exception:  # a streamed or undecodable body: nothing to show
-        return ""
+        return bytes(http.body()[: calls.EXCERPT_MAX * 4])
+    except Exception:  # a streamed body: nothing to show
+        return b""
 
 
 def _log(request: PipelineRequest[Any], outcome: str) -> None:
