@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.contract.schema_errors import SchemaProblem
@@ -108,6 +108,7 @@ class _Options:
     now: int
     fired_timers_ok: bool
     budget: Budget = field(default_factory=Budget)  # shared by every file of one load
+    dollars: bool = True  # the file may hold ${...} (else interpolation has nothing to do)
 
 
 def load(
@@ -173,10 +174,11 @@ def _load_file(source: SourceText, options: _Options, result: LoadResult) -> Non
                 col=1,
             )
         )
+    mine = replace(options, dollars="$" in source.text or "\\" in source.text)
     first = len(result.diagnostics)
     for doc in documents:
         errors = sum(1 for d in result.diagnostics[first:] if d.severity == "error")
-        _load_document(source.path, doc, options, result, MAX_FILE_ERRORS - errors)
+        _load_document(source.path, doc, mine, result, MAX_FILE_ERRORS - errors)
 
 
 def _load_document(
@@ -190,7 +192,10 @@ def _load_document(
     if not has_routines_list(doc, ctx):
         return
     rename_deprecated(doc.data["routines"], ctx)
-    data, missing_vars = interpolate(doc.data, options.variables)
+    # A file without "$" (nor a backslash, which could escape one) holds nothing to interpolate
+    data, missing_vars = (
+        interpolate(doc.data, options.variables) if options.dollars else (doc.data, [])
+    )
     for missing in missing_vars:
         ctx.report(missing.path, missing.message)
     broken = {p.path[:2] for p in missing_vars} | {p.path[:2] for p in doc.problems}

@@ -160,12 +160,12 @@ def _where(d: Desired) -> dict[str, Any]:
 def _desired_canonical(
     d: Desired, live: dict[str, Any] | None, record: ownership.Ownership | None
 ) -> dict[str, Any]:
-    triggers = copy.deepcopy(d.triggers)
+    triggers = dict(d.triggers)  # canonical forms are new dicts: only a re-timed one is copied
     live_triggers = (live or {}).get("triggers") or {}
     for trigger_name, text in d.durations.items():
         earlier = live_triggers.get(trigger_name)
         if isinstance(earlier, dict) and _keeps_timing(earlier, record, text):
-            triggers[trigger_name]["at"] = int(earlier["at"])
+            triggers[trigger_name] = {**triggers[trigger_name], "at": int(earlier["at"])}
     return normalize.routine(d.description, d.enabled, triggers, d.action)
 
 
@@ -180,6 +180,9 @@ def _respect_ignored(
     after: dict[str, Any], before: dict[str, Any], patterns: Iterable[Pattern]
 ) -> dict[str, Any]:
     """``after`` with every ignored field set to its live value (so apply never reverts it)."""
+    patterns = tuple(patterns)
+    if not patterns:
+        return after
     result = copy.deepcopy(after)
     for pattern in patterns:
         for path, _ in list(paths.resolve(result, pattern)):
