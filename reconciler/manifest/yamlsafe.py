@@ -87,8 +87,10 @@ class Document:
     index: int
     data: Any
     start: Mark
-    values: dict[Path, Mark] = field(default_factory=dict)
-    keys: dict[Path, Mark] = field(default_factory=dict)
+    values: dict[Path, Any] = field(default_factory=dict)
+    keys: dict[Path, Any] = field(default_factory=dict)
+    """Marks by path, as PyYAML's own 0-based mark objects (no object is made per value while
+    loading; ``mark_of`` turns one into a ``Mark`` when a message needs it)."""
     containers: set[Path] = field(default_factory=set)
     problems: list[YamlProblem] = field(default_factory=list)
 
@@ -97,14 +99,21 @@ class Document:
         mapping or list), else the value; for a path that is not there (a missing field), the
         key that introduces its nearest ancestor."""
         if (key or path in self.containers) and path in self.keys:
-            return self.keys[path]
+            return _mark(self.keys[path])
         if path in self.values:
-            return self.values[path]
+            return _mark(self.values[path])
         for cut in range(len(path) - 1, -1, -1):
             ancestor = path[:cut]
             if ancestor in self.values:
-                return self.keys.get(ancestor, self.values[ancestor])
+                return _mark(self.keys.get(ancestor, self.values[ancestor]))
         return self.start
+
+
+def _mark(raw: Any) -> Mark:
+    """A ``Mark`` from PyYAML's 0-based mark (or one that is a ``Mark`` already)."""
+    if isinstance(raw, Mark):
+        return raw
+    return Mark(raw.line + 1, raw.column + 1)
 
 
 def mark_of_node(node: Node) -> Mark:
@@ -130,7 +139,7 @@ class _Builder:
             raise YamlProblem(
                 f"nesting is deeper than {MAX_DEPTH} levels", mark_of_node(node), path
             )
-        self.doc.values[path] = mark_of_node(node)
+        self.doc.values[path] = node.start_mark
         if isinstance(node, MappingNode | SequenceNode):
             self.doc.containers.add(path)
         if isinstance(node, MappingNode):
@@ -187,7 +196,7 @@ class _Builder:
                 continue
             key = self._key(key_node, path)
             if key in result:
-                first = self.doc.keys[(*path, key)]
+                first = _mark(self.doc.keys[(*path, key)])
                 self._problem(
                     f"duplicate key {_shown(key)} (first defined at line {first.line}); "
                     "YAML would silently keep only the last one",
@@ -195,7 +204,7 @@ class _Builder:
                     (*path, key),
                 )
                 continue
-            self.doc.keys[(*path, key)] = mark_of_node(key_node)
+            self.doc.keys[(*path, key)] = key_node.start_mark
             result[key] = self.build(value_node, (*path, key), depth + 1)
         return {**{k: v for k, v in merged.items() if k not in result}, **result}
 
