@@ -16,8 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.contract.cadence import check_cron, min_gap_seconds
-from reconciler.contract.cron import CronError, parse_cron
+from reconciler.contract.closest import Scan, scan
+from reconciler.contract.cron import CronError, CronSchedule, parse_cron
 from reconciler.contract.limits import MIN_CRON_GAP_SECONDS
+from reconciler.contract.localtime import (
+    SECONDS_PER_DAY,
+    constant_offset,
+    local_dates,
+    naive_epoch,
+    offset_changes,
+    resolve_day,
+)
+from reconciler.contract.zonedays import PlainDates, resolved_runs, window_pieces
+from reconciler.contract.zones import _iana_names
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -109,6 +120,62 @@ def _transitions(key: str) -> tuple[datetime, ...]:
             found.append(probe)
         previous, moment = offset, later
     return tuple(found)
+
+
+# --- the reference scan -------------------------------------------------------------------
+
+
+def _scan_reference(schedule: CronSchedule, zone: ZoneInfo, start: datetime, days: int) -> Scan:
+    """The day-by-day scan that ``closest.scan`` replaced, kept verbatim as its reference.
+
+    Every local date of the window is read from the zone (``constant_offset``); an ordinary
+    day contributes its first and last firing and the first one the intra-day closest pair, a
+    day with an offset change is resolved time by time (``resolve_day``).
+    """
+    if start.tzinfo is None:
+        raise ValueError("start must be a timezone-aware datetime")
+    times = schedule.seconds_of_day()
+    intra = _closest_adjacent(times)
+    start_ts = start.timestamp()
+    end_ts = start_ts + days * SECONDS_PER_DAY
+    events: list[int] = []
+    count = 0
+    intra_pair: tuple[int, int] | None = None
+    for day in local_dates(zone, start, days):
+        if not schedule.matches_date(day):
+            continue
+        offset = constant_offset(day, zone)
+        if offset is not None:
+            base = naive_epoch(day) - offset
+            if start_ts <= base + times[0] and base + times[-1] < end_ts:
+                count += len(times)
+                events.extend((base + times[0], base + times[-1]))
+                if intra is not None and intra_pair is None:
+                    intra_pair = (base + times[intra], base + times[intra + 1])
+                continue
+            firings = [base + second for second in times]
+        else:
+            firings = resolve_day(day, times, zone)
+        inside = [instant for instant in firings if start_ts <= instant < end_ts]
+        count += len(inside)
+        events.extend(inside)
+    return Scan(count, *_closest_pair(sorted(set(events)), intra_pair))
+
+
+def _closest_adjacent(times: tuple[int, ...]) -> int | None:
+    if len(times) < 2:
+        return None
+    return min(range(len(times) - 1), key=lambda i: times[i + 1] - times[i])
+
+
+def _closest_pair(
+    events: list[int], extra: tuple[int, int] | None
+) -> tuple[int | None, tuple[int, int] | None]:
+    candidates = [*itertools.pairwise(events), *([extra] if extra is not None else [])]
+    if not candidates:
+        return None, None
+    best = min(candidates, key=lambda pair: (pair[1] - pair[0], pair[0]))
+    return best[1] - best[0], best
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -505,6 +572,222 @@ def test_factored_croniter_match_agrees_with_full_match(
         moment = naive + timedelta(minutes=rng.randrange(10 * 1440))
         full = croniter.match(expr, moment, day_or=_day_or(expr))
         assert _croniter_matches(expr, moment) == full, (expr, moment)
+
+
+# --- the fast scan against the reference scan -----------------------------------------------
+
+# Both hemispheres, half-hour and 45-minute offsets, a 30-minute DST (Lord Howe), changes at
+# midnight (Santiago, Havana, Beirut), negative DST (Dublin), a 2-hour DST (Troll), a skipped
+# day (Apia, 2011), rules that change (Mexico City 2022, Tehran 2022, Asuncion 2024), no DST.
+_DST_ZONES = [
+    "Europe/Stockholm",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Pacific/Chatham",
+    "America/Havana",
+    "Asia/Beirut",
+    "Europe/Dublin",
+    "Antarctica/Troll",
+    "Pacific/Apia",
+    "America/Mexico_City",
+    "Asia/Tehran",
+    "America/Asuncion",
+    "Africa/Casablanca",
+    "Asia/Kathmandu",
+    "UTC",
+]
+_TRICKY = [
+    "0 0 * * *",
+    "30 0 * * *",
+    "59 23 * * *",
+    "0,59 0,23 * * *",
+    "1,58 0,23 * * *",
+    "0,58 1,2 * * *",
+    "30,59 1,2,3 * * *",
+    "30 2 * * *",
+    "*/5 * * * *",
+    "*/7 0-3 * * *",
+    "*/5 22-23,0-2 * * *",
+    "0,3 1 * * *",
+    "15 1 * * 0",
+    "0 12 29 2 *",
+    "*/15 * */2 * *",
+]
+
+
+def _starts_near_changes(key: str, year: int) -> list[datetime]:
+    """Window starts from three days before to three days after each change of ``year``,
+    on the hour and off it."""
+    low = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    instants = set()
+    for change in offset_changes(ZoneInfo(key), low, low + 366 * SECONDS_PER_DAY):
+        for delta in (-3 * 86400, -86400 - 1800, -3600, -60, 0, 30, 3600, 86400, 3 * 86400 + 7):
+            instants |= {change.at + delta, (change.at + delta) // 3600 * 3600}
+    return [datetime.fromtimestamp(instant, UTC) for instant in sorted(instants)]
+
+
+@pytest.mark.parametrize("key", _DST_ZONES)
+def test_windows_starting_near_offset_changes_match_the_reference(key: str) -> None:
+    zone = ZoneInfo(key)
+    years = {"Pacific/Apia": 2011, "America/Mexico_City": 2022, "Asia/Tehran": 2022}
+    schedules = [parse_cron(expr) for expr in _TRICKY]
+    for start in _starts_near_changes(key, years.get(key, 2026)):
+        for days in (2, 8):
+            for schedule in schedules:
+                expected = _scan_reference(schedule, zone, start, days)
+                assert scan(schedule, zone, start, days) == expected, (schedule, start, days)
+
+
+@pytest.mark.parametrize(
+    ("key", "start"),
+    [
+        ("America/Mexico_City", datetime(2022, 6, 1, tzinfo=UTC)),  # last change: 2022-10-30
+        ("Asia/Tehran", datetime(2022, 3, 1, 13, tzinfo=UTC)),  # last change: 2022-09-21
+        ("America/Asuncion", datetime(2024, 6, 1, tzinfo=UTC)),  # no fall-back after 2024-10
+        ("Pacific/Apia", datetime(2011, 6, 1, tzinfo=UTC)),  # 2011-12-30 does not exist
+        ("Europe/Volgograd", datetime(2020, 6, 1, tzinfo=UTC)),  # +04 back to +03 in 2020
+        ("Australia/Lord_Howe", datetime(2026, 1, 1, tzinfo=UTC)),
+        ("Pacific/Auckland", datetime(2026, 3, 29, 5, tzinfo=UTC)),
+        ("America/Havana", datetime(2026, 3, 6, tzinfo=UTC)),
+    ],
+)
+def test_year_windows_with_changing_rules_match_the_reference(key: str, start: datetime) -> None:
+    zone = ZoneInfo(key)
+    for expr in _TRICKY:
+        schedule = parse_cron(expr)
+        assert scan(schedule, zone, start, 366) == _scan_reference(schedule, zone, start, 366)
+
+
+@pytest.mark.parametrize(
+    ("expr", "key", "start", "days", "gap"),
+    [
+        # Sydney and Auckland fall back 03:00 -> 02:00 on 2026-04-05: 02:58 then 02:00 again.
+        ("0,58 2 * * *", "Australia/Sydney", datetime(2026, 4, 3, tzinfo=UTC), 4, 120),
+        ("0,58 2 * * *", "Pacific/Auckland", datetime(2026, 4, 3, tzinfo=UTC), 4, 120),
+        # They spring forward 02:00 -> 03:00 on 2026-10-04 and 2026-09-27: 01:59 then 03:00.
+        ("0,59 1,3 * * *", "Australia/Sydney", datetime(2026, 10, 2, tzinfo=UTC), 4, 60),
+        ("0,59 1,3 * * *", "Pacific/Auckland", datetime(2026, 9, 25, tzinfo=UTC), 4, 60),
+        # Santiago: 2026-04-04 24:00 falls back to 23:00; 23:58 then 23:00 again.
+        ("0,58 23 * * *", "America/Santiago", datetime(2026, 4, 3, tzinfo=UTC), 3, 120),
+        # Havana: 2026-03-08 00:00 jumps to 01:00, so 23:59 and 01:00 are one minute apart.
+        ("0,59 1,23 * * *", "America/Havana", datetime(2026, 3, 7, tzinfo=UTC), 3, 60),
+    ],
+)
+def test_southern_and_midnight_changes(
+    expr: str, key: str, start: datetime, days: int, gap: int
+) -> None:
+    zone = ZoneInfo(key)
+    assert min_gap_seconds(parse_cron(expr), zone, start, days) == gap
+    assert brute_force_min_gap(expr, zone, start, days) == gap
+
+
+@pytest.mark.parametrize("expr", ["0 0 29 2 *", "0,3 0 29 2 *", "59 23 28,29 2 *", "0 0 29 2 1"])
+@pytest.mark.parametrize("key", ["UTC", "Europe/Stockholm", "Pacific/Auckland", "America/Havana"])
+def test_29_february_matches_the_reference_over_four_years(expr: str, key: str) -> None:
+    zone = ZoneInfo(key)
+    schedule = parse_cron(expr)
+    for start in (datetime(2026, 1, 1, tzinfo=UTC), datetime(2028, 2, 28, 23, tzinfo=UTC)):
+        for days in (366, 4 * 365 + 1):
+            assert scan(schedule, zone, start, days) == _scan_reference(schedule, zone, start, days)
+
+
+def test_every_zone_reads_every_date_of_a_year_as_constant_offset_does() -> None:
+    """The per-window calendar gives every date the offset ``constant_offset`` reads (None for
+    a date whose offset changes), for every zone in tzdata."""
+    first = date(2025, 12, 31).toordinal()
+    for key in sorted(_iana_names()):
+        zone = ZoneInfo(key)
+        read: dict[int, int | None] = {}
+        for piece in window_pieces(zone, first, first + 368):
+            if isinstance(piece, PlainDates):
+                read.update(dict.fromkeys(range(piece.first, piece.last + 1), piece.offset))
+            else:
+                read[piece.day] = piece.offset
+        assert list(read) == list(range(first, first + 369)), key
+        for ordinal, offset in read.items():
+            day = date.fromordinal(ordinal)
+            assert offset == constant_offset(day, zone), (key, day)
+
+
+def test_every_changing_day_resolves_as_resolve_day_does() -> None:
+    """A date whose offset changes fires exactly where ``resolve_day`` says, in every zone."""
+    times = tuple(3600 * h + 60 * m for h in range(24) for m in (0, 1, 15, 29, 30, 31, 45, 59))
+    first = date(2025, 12, 31).toordinal()
+    checked = 0
+    for key in sorted(_iana_names()):
+        zone = ZoneInfo(key)
+        for piece in window_pieces(zone, first, first + 368):
+            if isinstance(piece, PlainDates) or piece.offset is not None:
+                continue
+            assert piece.change is not None, (key, piece)
+            runs = resolved_runs(piece.day, piece.change, len(times), times)
+            fired = sorted(base + times[k] for base, a, b in runs for k in range(a, b))
+            assert fired == resolve_day(date.fromordinal(piece.day), times, zone), (key, piece)
+            checked += 1
+    assert checked > 100
+
+
+def test_a_changing_day_without_a_single_change_near_it_is_resolved_time_by_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fallback for a date whose offset changes but that has no one change near it (no zone
+    in tzdata has one): ``resolve_day``, as the reference scan does it."""
+    from reconciler.contract import closest
+    from reconciler.contract.zonedays import ExactDate
+
+    def without_changes(zone: ZoneInfo, first: int, last: int) -> list[object]:
+        pieces = window_pieces(zone, first, last)
+        return [ExactDate(p.day, p.offset) if isinstance(p, ExactDate) else p for p in pieces]
+
+    monkeypatch.setattr(closest, "window_pieces", without_changes)
+    for key in ("Europe/Stockholm", "Australia/Lord_Howe", "America/Santiago"):
+        zone = ZoneInfo(key)
+        for start in _starts_near_changes(key, 2026)[::5]:
+            for expr in ("0,58 1,2 * * *", "*/7 0-3 * * *", "59 23 * * *"):
+                schedule = parse_cron(expr)
+                assert scan(schedule, zone, start, 3) == _scan_reference(schedule, zone, start, 3)
+
+
+@pytest.mark.parametrize("key", ["Europe/Stockholm", "Australia/Lord_Howe", "America/Havana"])
+def test_offset_changes_match_a_minute_by_minute_search(key: str) -> None:
+    low = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
+    high = int(datetime(2028, 1, 1, tzinfo=UTC).timestamp())
+    found = [datetime.fromtimestamp(c.at, UTC) for c in offset_changes(ZoneInfo(key), low, high)]
+    assert found == list(_transitions(key))
+
+
+_ANY_ZONE = sorted(_iana_names())
+
+
+@st.composite
+def _reference_cases(draw: st.DrawFn) -> tuple[str, str, datetime, int]:
+    expr = " ".join(
+        draw(field)
+        for field in (_MINUTE_FIELDS, _HOUR_FIELDS, _DOM_FIELDS, _MONTH_FIELDS, _DOW_FIELDS)
+    )
+    key = draw(st.one_of(st.sampled_from(_DST_ZONES), st.sampled_from(_ANY_ZONE)))
+    year = draw(st.sampled_from([1995, 2011, 2024, 2026, 2026, 2027, 2040]))
+    low = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    changes = offset_changes(ZoneInfo(key), low, low + 366 * SECONDS_PER_DAY)
+    instant = draw(st.integers(low, low + 365 * SECONDS_PER_DAY))
+    if draw(st.booleans()) and changes:
+        instant = draw(st.sampled_from(changes)).at + draw(st.integers(-4 * 86400, 4 * 86400))
+    if draw(st.booleans()):
+        instant = instant // 3600 * 3600
+    days = draw(st.sampled_from([1, 2, 3, 6, 40, 366]))
+    return expr, key, datetime.fromtimestamp(instant, UTC), days
+
+
+@given(_reference_cases())
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fast_scan_matches_the_reference_scan(case: tuple[str, str, datetime, int]) -> None:
+    """Count, closest gap and the pair shown in messages: all equal to the day-by-day scan."""
+    expr, key, start, days = case
+    schedule, zone = parse_cron(expr), ZoneInfo(key)
+    assert scan(schedule, zone, start, days) == _scan_reference(schedule, zone, start, days)
 
 
 # --- speed ----------------------------------------------------------------------------------

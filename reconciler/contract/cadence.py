@@ -6,37 +6,19 @@ pair fast, and a property test keeps the two equal.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from reconciler.contract.closest import scan
 from reconciler.contract.cron import CronError, CronSchedule, parse_cron
 from reconciler.contract.limits import MIN_CRON_GAP_SECONDS
-from reconciler.contract.localtime import (
-    SECONDS_PER_DAY,
-    constant_offset,
-    local_dates,
-    naive_epoch,
-    offset_seconds,
-    resolve_day,
-)
+from reconciler.contract.localtime import offset_seconds
 from reconciler.contract.zones import resolve_zone
 
 _NEVER_FIRES_DAYS: Final = 4 * 365 + 1
 _SCAN_DAYS: Final = 366
-
-
-@dataclass(frozen=True)
-class _Scan:
-    """What one pass over a window found: firing count and the closest consecutive pair."""
-
-    count: int
-    gap: int | None
-    pair: tuple[int, int] | None
 
 
 def min_gap_seconds(
@@ -50,12 +32,13 @@ def min_gap_seconds(
     never fires, and an ambiguous local time (the fall-back overlap) fires at both instants.
     Returns None when the routine fires fewer than twice in the window.
 
-    Exact and fast: an ordinary day (one UTC offset all day) contributes only its first and
-    last firing plus the precomputed intra-day gap; only days with an offset change are
-    resolved minute by minute. This relies on no zone having two offset changes that cancel
-    out within one day, which holds for every zone in tzdata (closest pair: ~4 days apart).
+    Exact and fast (``closest.scan``): the zone's offset changes are found once per window,
+    a run of ordinary dates (one offset, all firings inside) is summed up from the matching
+    dates and the times of a day, and only the dates next to a change or at an edge of the
+    window are read one by one. This relies on no zone changing its offset twice within a
+    day, which holds for every zone in tzdata (closest pair: ~4 days apart).
     """
-    return _scan(schedule, zone, start, days).gap
+    return scan(schedule, zone, start, days).gap
 
 
 def check_cron(expr: str, time_zone: str, *, now: datetime | None = None) -> list[str]:
@@ -72,7 +55,7 @@ def check_cron(expr: str, time_zone: str, *, now: datetime | None = None) -> lis
 @lru_cache(maxsize=4096)
 def _check_cached(expr: str, time_zone: str, hour: int) -> tuple[str, ...]:
     """``check_cron`` for a window that starts on the hour: manifests repeat a handful of
-    schedules many times, and a year's scan is the most expensive rule there is."""
+    schedules many times, and even the fast scan costs more than every other rule."""
     problems: list[str] = []
     schedule: CronSchedule | None = None
     zone: ZoneInfo | None = None
@@ -87,14 +70,14 @@ def _check_cached(expr: str, time_zone: str, hour: int) -> tuple[str, ...]:
     if schedule is None or zone is None:
         return tuple(problems)
     start = datetime.fromtimestamp(hour, UTC)
-    scan = _scan(schedule, zone, start, _SCAN_DAYS)
-    if scan.count == 0:
+    found = scan(schedule, zone, start, _SCAN_DAYS)
+    if found.count == 0:
         # Sparse schedules (29 February) need the longer window both to fire and to show a gap.
-        scan = _scan(schedule, zone, start, _NEVER_FIRES_DAYS)
-    if scan.count == 0:
+        found = scan(schedule, zone, start, _NEVER_FIRES_DAYS)
+    if found.count == 0:
         return (f"cron expression {schedule.expression!r} never fires in the next 4 years",)
-    if scan.gap is not None and scan.pair is not None and scan.gap < MIN_CRON_GAP_SECONDS:
-        problems.append(_too_frequent_message(scan.gap, scan.pair, zone, time_zone))
+    if found.gap is not None and found.pair is not None and found.gap < MIN_CRON_GAP_SECONDS:
+        problems.append(_too_frequent_message(found.gap, found.pair, zone, time_zone))
     return tuple(problems)
 
 
@@ -130,54 +113,3 @@ def _duration_text(seconds: int) -> str:
         return f"{seconds} seconds"
     minutes = seconds // 60
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
-def _scan(schedule: CronSchedule, zone: ZoneInfo, start: datetime, days: int) -> _Scan:
-    """Count the firings in ``[start, start + days)`` and find the closest consecutive pair."""
-    if start.tzinfo is None:
-        raise ValueError("start must be a timezone-aware datetime")
-    times = schedule.seconds_of_day()
-    intra = _closest_adjacent(times)
-    start_ts = start.timestamp()
-    end_ts = start_ts + days * SECONDS_PER_DAY
-    events: list[int] = []
-    count = 0
-    intra_pair: tuple[int, int] | None = None
-    for day in local_dates(zone, start, days):
-        if not schedule.matches_date(day):
-            continue
-        offset = constant_offset(day, zone)
-        if offset is not None:
-            base = naive_epoch(day) - offset
-            if start_ts <= base + times[0] and base + times[-1] < end_ts:
-                # An ordinary day fully inside the window: its edges plus the intra-day gap.
-                count += len(times)
-                events.extend((base + times[0], base + times[-1]))
-                if intra is not None and intra_pair is None:
-                    intra_pair = (base + times[intra], base + times[intra + 1])
-                continue
-            firings = [base + second for second in times]
-        else:
-            firings = resolve_day(day, times, zone)
-        inside = [instant for instant in firings if start_ts <= instant < end_ts]
-        count += len(inside)
-        events.extend(inside)
-    return _Scan(count, *_closest_pair(sorted(set(events)), intra_pair))
-
-
-def _closest_adjacent(times: Sequence[int]) -> int | None:
-    """Index ``i`` of the first smallest ``times[i + 1] - times[i]``, or None if one time."""
-    if len(times) < 2:
-        return None
-    return min(range(len(times) - 1), key=lambda i: times[i + 1] - times[i])
-
-
-def _closest_pair(
-    events: Sequence[int], extra: tuple[int, int] | None
-) -> tuple[int | None, tuple[int, int] | None]:
-    """Smallest consecutive difference in ``events`` (or ``extra``); earliest pair on ties."""
-    candidates = [*itertools.pairwise(events), *([extra] if extra is not None else [])]
-    if not candidates:
-        return None, None
-    best = min(candidates, key=lambda pair: (pair[1] - pair[0], pair[0]))
-    return best[1] - best[0], best
