@@ -15,15 +15,20 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def field_prints(live: dict[str, Any] | None) -> dict[str, str]:
+def field_prints(
+    live: dict[str, Any] | None, normalized: tuple[dict[str, Any], Any] | None = None
+) -> dict[str, str]:
     """A short digest of each canonical field (and of the ownership record) of a live
     routine: what a conflict message compares to name the fields that changed, without
-    keeping (or showing) their values."""
+    keeping (or showing) their values. ``normalized``: ``normalize.live(live)`` when the
+    caller has it already."""
     if live is None:
         return {}
-    from reconciler.plan import normalize  # noqa: PLC0415 - normalize imports ownership
+    if normalized is None:
+        from reconciler.plan import normalize  # noqa: PLC0415 - normalize imports ownership
 
-    canonical, record = normalize.live(live)
+        normalized = normalize.live(live)
+    canonical, record = normalized
     prints = {key: _digest(value) for key, value in canonical.items()}
     prints["ownership"] = _digest(None if record is None else record.render())
     return prints

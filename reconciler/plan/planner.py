@@ -69,23 +69,34 @@ def _plan_declared(
     change = decide(d, before=before, after=effective, kept=kept, old=record, new=new_record)
     change.ignored = [redact_diff(x, d.sensitive) for x in ignored]
     change.fingerprint = fingerprint(live)
-    change.field_prints = field_prints(live)
+    change.field_prints = field_prints(live, (before, record))
     if change.action is not Action.NOOP:
         change.body = _body(d, effective, new_record)
-    protected = d.protect or (record is not None and record.protect)
-    if change.action is Action.REPLACE and protected and not options.report_conflicts:
-        return _protected_replace(d, change)
+    if change.action is Action.REPLACE and not options.report_conflicts:
+        return _refused_replace(d, change, record) or change
     return change
 
 
-def _protected_replace(d: Desired, change: Change) -> Diagnostic:
+def _refused_replace(
+    d: Desired, change: Change, record: ownership.Ownership | None
+) -> Diagnostic | None:
     """Like Terraform's ``prevent_destroy``: a replace deletes the routine first, which a
-    protected routine must never undergo."""
-    return error(
-        f"routine '{d.name}' is protected (reconcile.protect: true), but {change.reason}; "
-        "set protect: false and apply, then change authorization",
-        **_where(d),
-    )
+    protected routine must never undergo; nor one this stack is only adopting (apply deletes
+    only routines whose ownership record names them)."""
+    fixed = " and ".join(f"the {x}" if x.endswith("type") else x for x in change.recreate_for)
+    if d.protect or (record is not None and record.protect):
+        return error(
+            f"routine '{d.name}' is protected (reconcile.protect: true), but {change.reason}; "
+            f"set protect: false and apply, then change {fixed}",
+            **_where(d),
+        )
+    if record is None or record.name != d.name:
+        return error(
+            f"routine '{d.name}' cannot be adopted and replaced at once ({change.reason}); "
+            f"adopt it first with its current {fixed} in git, then change {fixed}",
+            **_where(d),
+        )
+    return None
 
 
 def _refuse_past_timers(

@@ -23,7 +23,7 @@ def plan_undeclared(
     candidates: list[Candidate] = []
     for live in undeclared:
         name = str(live.get("name"))
-        _, record = normalize.live(live)
+        _, record = ownership.split(live.get("description"))
         if is_owned(record, name, options.stack):
             assert record is not None
             candidates.append(Candidate(name, record.protect))
@@ -32,7 +32,7 @@ def plan_undeclared(
     owned = sum(
         1
         for r in live_by_name.values()
-        if is_owned(normalize.live(r)[1], str(r.get("name")), options.stack)
+        if is_owned(ownership.split(r.get("description"))[1], str(r.get("name")), options.stack)
     )
     verdict = judge(
         candidates,
