@@ -26,6 +26,7 @@ from _common import (
     NOW,
     STACK,
     add_markdown_flag,
+    add_schedule_flag,
     counters,
     counts,
     emulator,
@@ -35,6 +36,7 @@ from _common import (
     set_faults,
     show,
     timed,
+    use_repeated_schedules,
     write_manifests,
 )
 
@@ -113,8 +115,10 @@ def main() -> None:
         action="store_true",
         help="run the emulator in this process (shares the GIL)",
     )
+    add_schedule_flag(parser)
     add_markdown_flag(parser)
     args = parser.parse_args()
+    use_repeated_schedules(args.repeated)
     latencies(str(args.latency))  # validates: >= 0
     started = time.perf_counter()
     rows: list[list[object]] = []

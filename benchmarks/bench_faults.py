@@ -40,12 +40,14 @@ from _common import (
     NOW,
     STACK,
     add_markdown_flag,
+    add_schedule_flag,
     counters,
     emulator,
     endpoint,
     reset_counters,
     set_faults,
     show,
+    use_repeated_schedules,
     write_manifests,
 )
 
@@ -235,8 +237,10 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10, help="kill -9 points (0: skip)")
     parser.add_argument("--kill-changes", type=int, default=300, help="changes of that apply")
     parser.add_argument("--seed", type=int, default=9, help="fault and kill-point seed")
+    add_schedule_flag(parser)
     add_markdown_flag(parser)
     args = parser.parse_args()
+    use_repeated_schedules(args.repeated)
     with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp:
         root = Path(tmp)
         rows = soak(args, root) if args.changes else []

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from _common import (
     add_markdown_flag,
+    add_schedule_flag,
     counters,
     counts,
     emulator,
@@ -32,6 +33,7 @@ from _common import (
     set_faults,
     show,
     timed,
+    use_repeated_schedules,
     wire_body,
 )
 
@@ -106,8 +108,10 @@ def main() -> None:
         action="store_true",
         help="let the emulated clock run (its trigger ticker then fires due routines 5x/s)",
     )
+    add_schedule_flag(parser)
     add_markdown_flag(parser)
     args = parser.parse_args()
+    use_repeated_schedules(args.repeated)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-list-") as tmp:
         rows = [row for n in args.routines for row in measure(n, Path(tmp), args)]

@@ -39,7 +39,18 @@ from typing import Any
 from unittest import mock
 
 import deepdiff
-from _common import NOW, STACK, add_markdown_flag, best_of, counts, show, timed, write_manifests
+from _common import (
+    NOW,
+    STACK,
+    add_markdown_flag,
+    add_schedule_flag,
+    best_of,
+    counts,
+    show,
+    timed,
+    use_repeated_schedules,
+    write_manifests,
+)
 from deepdiff import DeepDiff
 
 from reconciler.app.engine import Settings, load_desired, plan
@@ -176,8 +187,10 @@ def main() -> None:
     parser.add_argument("--differ", type=float, default=0.01, help="share that differs (0-1)")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     parser.add_argument("--no-cli", dest="cli", action="store_false", help="skip the CLI run")
+    add_schedule_flag(parser)
     add_markdown_flag(parser)
     args = parser.parse_args()
+    use_repeated_schedules(args.repeated)
     started = time.perf_counter()
     validator_for("manifest")  # compile the schema once, as a warm process would have it
     with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:

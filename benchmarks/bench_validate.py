@@ -33,11 +33,13 @@ from typing import Any
 from _common import (
     NOW,
     add_markdown_flag,
+    add_schedule_flag,
     best_of,
     counts,
     manifest_texts,
     show,
     timed,
+    use_repeated_schedules,
     write_manifests,
 )
 
@@ -166,8 +168,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--routines", type=counts, default=[100, 1000, 5000], help="N values")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    add_schedule_flag(parser)
     add_markdown_flag(parser)
     args = parser.parse_args()
+    use_repeated_schedules(args.repeated)
     with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
         rows = [measure(n, args.repeat, Path(tmp)) for n in args.routines]
     show(
