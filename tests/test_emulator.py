@@ -225,9 +225,9 @@ def test_list_runs_pages_newest_first_and_filter(routines: Any, emu: Emulator) -
     assert [run.dispatch_id for run in routines.list_runs("r", limit=2, **HTTP)] == ids[::-1]
     oldest = routines.list_runs("r", limit=2, order="asc", **HTTP)
     assert [run.dispatch_id for run in oldest] == ids
-    matching = routines.list_runs("r", filter="attempt_source = 'manual_dispatch'", **HTTP)
+    matching = routines.list_runs("r", filter="attributes.status = 'FINISHED'", **HTTP)
     assert len(list(matching)) == 5
-    assert list(routines.list_runs("r", filter="attempt_source = 'timer_delivery'", **HTTP)) == []
+    assert list(routines.list_runs("r", filter="attributes.status = 'FAILED'", **HTTP)) == []
     bad = raw("GET", url(emu, "/routines/r/runs", "api-version=v1&filter=metrics.x%20%3E%201"))
     assert bad.status == 400
     assert bad.error["param"] == "filter"

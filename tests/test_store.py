@@ -467,7 +467,7 @@ def test_dispatch_records_a_manual_run(store: RoutineStore) -> None:
     assert run["action_correlation_id"] == ack["action_correlation_id"]
     assert run["task_id"] == ack["task_id"]
     assert run["attempt_source"] == "manual_dispatch"
-    assert (run["status"], run["phase"]) == ("completed", "completed")
+    assert (run["status"], run["phase"]) == ("FINISHED", "completed")  # MLflow status, phase
     assert (run["action_type"], run["agent_id"]) == (INVOCATIONS, "ep-1")
     assert (run["session_id"], run["conversation_id"]) == ("s-9", None)
     assert run["triggered_at"] == T0
@@ -485,6 +485,7 @@ def test_run_records_carry_every_field_of_the_contract(store: RoutineStore) -> N
         "phase",
         "trigger_type",
         "trigger_name",
+        "trigger_event_payload",
         "attempt_source",
         "action_type",
         "agent_id",

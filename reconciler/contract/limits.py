@@ -22,3 +22,4 @@ CRON_EXPRESSION_MAX: Final = 256
 TIME_ZONE_MAX: Final = 64
 MIN_CRON_GAP_SECONDS: Final = 300
 LIST_PAGE_MAX: Final = 100
+DISPATCH_INPUT_MAX: Final = 32_768  # characters of a dispatch payload's input (Learn)

@@ -4,7 +4,13 @@
 ``GET``/``PUT /_emulator/faults``, ``GET``/``PUT /_emulator/clock`` (``{"speed": X}``) and
 ``POST /_emulator/clock/advance`` (``{"seconds": N}`` -> ``{"now", "fired"}``), and the stack
 locks of applies (``POST /_emulator/locks/acquire|renew|release`` with ``{"project", "stack",
-"holder": {token, pid, host, since}}``; acquire answers 409 with the live holder when taken).
+"holder": {token, pid, host, since}}``; acquire answers 409 with the live holder when taken),
+and ``POST /_emulator/events``, which fires a GitHub issue or custom event into the project's
+matching enabled routines as ``event_fire`` runs (``{"project"?, "type": "github_issue",
+"connection_id", "owner", "repository", "issue_event": "opened"|"closed", "payload"?}`` or
+``{"project"?, "type": "custom", "provider", "event_name"?, "payload"?}``; the project defaults
+to ``_project``; the answer is ``{"fired": N, "runs": [{"routine", "id", "trigger_name"}]}``;
+``reconciler.service.events`` has the matching rules).
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ from typing import Any, Final
 
 from reconciler.contract.locks import LockHeld, LockHolder
 from reconciler.emulator.fault_config import FaultConfig
-from reconciler.emulator.protocol import HttpError, Reply, method_not_allowed, parse_json
+from reconciler.emulator.protocol import (
+    DEFAULT_PROJECT,
+    HttpError,
+    Reply,
+    method_not_allowed,
+    parse_json,
+)
 from reconciler.emulator.state import EmulatorState
 
 PREFIX: Final = "/_emulator"
@@ -142,6 +154,19 @@ def _release_lock(state: EmulatorState, body: dict[str, Any]) -> Reply:
     return Reply(200, {"held": False})
 
 
+def _fire_event(state: EmulatorState, body: dict[str, Any]) -> Reply:
+    event = dict(body)
+    project = event.pop("project", DEFAULT_PROJECT)
+    if not isinstance(project, str) or not project:
+        raise HttpError(400, "invalid_value", "project must be a non-empty string", param="project")
+    fired = state.store.fire_event(project, event)
+    runs = [
+        {"routine": name, "id": run["id"], "trigger_name": run["trigger_name"]}
+        for name, run in fired
+    ]
+    return Reply(200, {"fired": len(runs), "runs": runs})
+
+
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise HttpError(400, "invalid_value", f"{name} must be a number", param=name)
@@ -158,4 +183,5 @@ _ROUTES: Final[dict[str, dict[str, Handler]]] = {
     "/locks/acquire": {"POST": _acquire_lock},
     "/locks/renew": {"POST": _renew_lock},
     "/locks/release": {"POST": _release_lock},
+    "/events": {"POST": _fire_event},
 }

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, urlencode
 
 from reconciler.contract import limits
+from reconciler.emulator import agents
 from reconciler.emulator.fault_config import ListMode
 from reconciler.emulator.hostile import endless_cursor, endless_page, fake_routines, fake_runs
 from reconciler.emulator.protocol import API_VERSION, HttpError, Reply, json_object
 from reconciler.emulator.routes import RoutineRoute
 from reconciler.service import DEFAULT_PAGE_SIZE, RoutineStore
+from reconciler.service.filters import run_filter
 
 Query = Mapping[str, list[str]]
 Json = dict[str, Any]
 
-_FILTER_CLAUSE: Final = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*'([^']*)'\s*$")
 _DISPATCH_KEYS: Final = frozenset({"payload"})
 
 
@@ -108,15 +108,21 @@ def _list(store: RoutineStore, request: Request) -> Reply:
 
 def _list_runs(store: RoutineStore, request: Request) -> Reply:
     limit, after, order = _page_args(request, default_order="desc")
-    matches = _run_filter(request.param("filter"))
+    expression = request.param("filter")
     if request.list_mode == "endless":
+        run_filter(expression)  # a bad filter is still a 400
         page = endless_page(after)
         runs = fake_runs(request.name, page, _size(limit))
         return _page(request, runs, endless_cursor(page + 1), limit, order)
     items, cursor = store.list_runs(
-        request.route.project, request.name, limit=limit, after=after, order=order
+        request.route.project,
+        request.name,
+        limit=limit,
+        after=after,
+        order=order,
+        filter_expression=expression,
     )
-    return _page(request, [run for run in items if matches(run)], cursor, limit, order)
+    return _page(request, items, cursor, limit, order)
 
 
 def _size(limit: int | None) -> int:
@@ -190,25 +196,6 @@ def _identity(item: Json) -> Any:
     return item.get("id", item.get("name"))
 
 
-def _run_filter(text: str | None) -> Callable[[Json], bool]:
-    """A small subset of the MLflow filter syntax: ``field = 'value'`` clauses joined by AND."""
-    if text is None or not text.strip():
-        return lambda _run: True
-    clauses: list[tuple[str, str]] = []
-    for part in re.split(r"\s+AND\s+", text.strip(), flags=re.IGNORECASE):
-        found = _FILTER_CLAUSE.match(part)
-        if found is None:
-            raise HttpError(
-                400,
-                "invalid_value",
-                f"filter clause {part.strip()!r} is not supported by the emulator; "
-                "use field = 'value' joined by AND",
-                param="filter",
-            )
-        clauses.append((found.group(1), found.group(2)))
-    return lambda run: all(str(run.get(key)) == value for key, value in clauses)
-
-
 _OPERATIONS: Final[dict[str, Callable[[RoutineStore, Request], Reply]]] = {
     "put": _put,
     "get": _get,
@@ -219,4 +206,5 @@ _OPERATIONS: Final[dict[str, Callable[[RoutineStore, Request], Reply]]] = {
     "legacy_dispatch": _legacy_dispatch,
     "list": _list,
     "list_runs": _list_runs,
+    "get_agent": agents.get_agent,
 }

@@ -132,7 +132,7 @@ def fake_runs(routine: str, page: int, size: int) -> list[dict[str, Any]]:
     return [
         {
             "id": f"{ENDLESS_PREFIX}{page}-{index}",
-            "status": "completed",
+            "status": "FINISHED",
             "phase": "completed",
             "trigger_type": None,
             "trigger_name": None,

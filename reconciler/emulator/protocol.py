@@ -15,6 +15,7 @@ from typing import Any, Final
 from reconciler.service import ServiceError
 
 API_VERSION: Final = "v1"
+DEFAULT_PROJECT: Final = "_project"  # the project of an endpoint nobody named
 ROUTINES_FEATURES: Final = frozenset({"V1Preview", "V2Preview"})
 MAX_BODY: Final = 1024 * 1024
 JSON_TYPE: Final = "application/json"

@@ -22,12 +22,12 @@ from reconciler.emulator.clock import EmulatedClock
 from reconciler.emulator.fault_config import FaultConfig
 from reconciler.emulator.faults import FaultInjector
 from reconciler.emulator.http_server import EmulatorHTTPServer, EmulatorHTTPServer6
+from reconciler.emulator.protocol import DEFAULT_PROJECT
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.ticker import Ticker
 from reconciler.service import RoutineStore
 
 DEFAULT_HOST: Final = "127.0.0.1"
-DEFAULT_PROJECT: Final = "_project"
 DRAIN_SECONDS: Final = 5.0
 
 

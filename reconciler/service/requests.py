@@ -13,6 +13,7 @@ only a body it rejects is explained by the schema, so the messages are the schem
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -31,6 +32,7 @@ Json = dict[str, Any]
 
 DEFAULT_PAGE_SIZE: Final = 20
 ORDERS: Final = ("asc", "desc")
+READ_ONLY_FIELDS: Final = frozenset({"created_at", "updated_at"})
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def validate_put(
     if body_name is not None and body_name != name:
         message = f"name {body_name!r} in the body does not match {name!r} in the path"
         raise invalid([detail("name", message)])
+    body = without_read_only(body)
     schema = schema_problems(body)
     if schema:
         raise invalid(schema)
@@ -70,6 +73,14 @@ def validate_put(
     if rules:
         raise invalid(rules)
     return desired(body, now)
+
+
+def without_read_only(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without the read-only fields a client echoes back after a GET, whatever their
+    type: azd sends ``created_at``/``updated_at`` as RFC 3339 text, the service ignores them."""
+    if not READ_ONLY_FIELDS.intersection(body):
+        return body
+    return {key: value for key, value in body.items() if key not in READ_ONLY_FIELDS}
 
 
 def schema_problems(body: dict[str, Any]) -> list[Json]:
@@ -129,3 +140,21 @@ def check_payload(payload: object, action_type: str) -> None:
     if given != action_type:
         message = f"payload type {given!r} does not match the routine's action type {action_type!r}"
         raise bad_argument("payload.type", message)
+    size = input_size(payload.get("input"))
+    if size > limits.DISPATCH_INPUT_MAX:
+        message = (
+            f"payload input is {size:,} characters; the service accepts at most "
+            f"{limits.DISPATCH_INPUT_MAX:,}"
+        )
+        raise bad_argument("payload.input", message)
+
+
+def input_size(value: object) -> int:
+    """The length of a dispatch ``input``: a string's characters, any other JSON value's compact
+    JSON text (the limit is Learn's "32,768 characters"; how the service counts a non-string
+    input is not published)."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value)
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))

@@ -11,7 +11,15 @@ disabled for an hour does not replay that hour when it is enabled again, and a s
 
 When a trigger fires is ``reconciler.contract.firing`` (``firings`` / ``next_firing``), the one
 definition the validator, the store, the emulator and plan previews share; this module only
-applies it to a stored routine and writes down what a completed run looks like.
+applies it to a stored routine and writes down what a completed run looks like. Event triggers
+(``github_issue``, ``custom``) have no times: ``reconciler.service.events`` fires them.
+
+A run carries two states: ``phase``, the routine's own lifecycle (queued | dispatching |
+completed | failed), and ``status``, the status of the underlying MLflow run (RUNNING,
+SCHEDULED, FINISHED, FAILED, KILLED; the Learn example shows ``"FINISHED"`` and the SDK samples
+wait for ``status.lower() == "finished"``). The service does not publish how one maps to the
+other; ``MLFLOW_STATUS`` is this project's reading (docs/design.md, "The emulator"). Every run
+here completes at once, so only ``completed`` -> ``FINISHED`` is ever written.
 """
 
 from __future__ import annotations
@@ -29,6 +37,14 @@ Json = dict[str, Any]
 
 FIRE_MAX_PER_ROUTINE: Final = 1000
 DELIVERY_SOURCE: Final = {"schedule": "schedule_delivery", "timer": "timer_delivery"}
+# phase -> MLflow run status (an assumption: the service documents neither the mapping nor when
+# KILLED appears; a queued run is taken as SCHEDULED, one being dispatched as RUNNING).
+MLFLOW_STATUS: Final = {
+    "queued": "SCHEDULED",
+    "dispatching": "RUNNING",
+    "completed": "FINISHED",
+    "failed": "FAILED",
+}
 
 
 def new_id() -> str:
@@ -43,6 +59,7 @@ def run_record(
     now: float,
     scheduled_fire_at: int | None = None,
     dispatch_id: str | None = None,
+    event_payload: Json | None = None,
 ) -> Json:
     """A completed RoutineRun (docs/design.md, "Service contract"); unknown values are null."""
     action = routine.action
@@ -50,10 +67,11 @@ def run_record(
     at = int(now)
     return {
         "id": new_id(),
-        "status": "completed",
+        "status": MLFLOW_STATUS["completed"],
         "phase": "completed",
         "trigger_type": trigger.get("type"),
         "trigger_name": trigger_name,
+        "trigger_event_payload": event_payload,
         "attempt_source": source,
         "action_type": action.get("type"),
         "agent_id": action.get("agent_name") or action.get("agent_endpoint_id"),

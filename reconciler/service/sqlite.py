@@ -62,6 +62,11 @@ SELECT_DUE: Final = (
     "created_at, updated_at, last_checked FROM routines "
     "WHERE enabled = 1 AND next_fire IS NOT NULL AND next_fire <= ? ORDER BY seq"
 )
+SELECT_EVENT_ROUTINES: Final = (
+    "SELECT seq, project, name, description, enabled, triggers, action, identity, "
+    "created_at, updated_at, last_checked FROM routines "
+    "WHERE project = ? AND enabled = 1 AND trigger_type = ? ORDER BY seq"
+)
 INSERT_ROUTINE: Final = (
     "INSERT INTO routines (project, name, description, enabled, triggers, action, identity, "
     "trigger_type, created_at, updated_at, last_checked, next_fire) "

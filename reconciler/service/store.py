@@ -15,21 +15,26 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
+from reconciler.contract.agents import AgentInfo
 from reconciler.contract.locks import LockHolder
-from reconciler.service import locks, rows
+from reconciler.service import agents, locks, rows
 from reconciler.service import sqlite as sql
 from reconciler.service.clock import SYSTEM_CLOCK, Clock
 from reconciler.service.connections import ProjectFile
 from reconciler.service.cursors import decode_cursor, encode_cursor
 from reconciler.service.errors import ServiceError, not_found
+from reconciler.service.events import event_record, matches, parse_event
+from reconciler.service.filters import Predicate, run_filter
 from reconciler.service.requests import check_page_args, check_payload, validate_put
 from reconciler.service.rows import Routine
 from reconciler.service.runs import due_records, new_id, next_fire, run_record
 
 Json = dict[str, Any]
 Page = tuple[list[Json], str | None]
+Fired = list[tuple[str, Json]]
 
 
 class RoutineStore(ProjectFile):
@@ -48,6 +53,7 @@ class RoutineStore(ProjectFile):
             existing = rows.find(conn, project, name)
         desired = validate_put(name, body, int(now), rows.timer_instants(existing))
         with self._write() as conn:
+            agents.check_put(conn, desired.action)
             current = rows.find(conn, project, name)
             if current is None:
                 rows.insert(conn, project, name, desired, now)
@@ -130,17 +136,22 @@ class RoutineStore(ProjectFile):
         limit: int | None = None,
         after: str | None = None,
         order: str = "desc",
+        filter_expression: str | None = None,
     ) -> Page:
-        """One page of a routine's runs (newest first by default) and the next cursor."""
+        """One page of a routine's runs (newest first by default) and the next cursor; with a
+        filter (MLflow's syntax, the subset of ``reconciler.service.filters``), only the runs
+        it matches, so a page is never emptied by filtering while more runs match."""
         size = check_page_args(limit, order)
+        wanted = run_filter(filter_expression)
         key = decode_cursor(after, "u", 1) if after is not None else ()
         query = sql.LIST_RUNS_SELECT + sql.LIST_RUNS[(order, bool(key))]
         with self._read() as conn:
-            found = conn.execute(query, (project, name, *key, size + 1)).fetchall()
+            selected = conn.execute(query, (project, name, *key, -1 if wanted else size + 1))
+            found = _matching(selected, wanted, size + 1)
             if not found and not rows.known(conn, project, name):
                 raise not_found(name)
-        cursor = encode_cursor("u", int(found[size - 1][0])) if len(found) > size else None
-        return [json.loads(record) for _, record in found[:size]], cursor
+        cursor = encode_cursor("u", found[size - 1][0]) if len(found) > size else None
+        return [record for _, record in found[:size]], cursor
 
     def fire_due(self, now: float) -> int:
         """Write a run for every due firing of enabled schedule/timer routines; count them."""
@@ -152,6 +163,41 @@ class RoutineStore(ProjectFile):
                 watermark = (now, next_fire(routine.triggers, now), routine.seq)
                 conn.execute(sql.MOVE_WATERMARK, watermark)
         return written
+
+    def fire_event(self, project: str, event: object) -> Fired:
+        """Write an ``event_fire`` run for every enabled routine of ``project`` whose trigger
+        takes ``event`` (``reconciler.service.events``); returns (routine, run) pairs."""
+        checked = parse_event(event)
+        now = self._clock.now()
+        with self._write() as conn:
+            selected = conn.execute(sql.SELECT_EVENT_ROUTINES, (project, checked.type))
+            taken = [
+                routine
+                for routine in map(Routine.from_row, selected.fetchall())
+                if matches(checked, routine.trigger()[1])
+            ]
+            fired = [(routine.name, event_record(routine, checked, now)) for routine in taken]
+            conn.executemany(
+                sql.INSERT_RUN, [(project, name, json.dumps(run)) for name, run in fired]
+            )
+        return fired
+
+    # -- the agent registry (``reconciler.service.agents``; shared by every project) --
+
+    def get_agent(self, name: str) -> AgentInfo | None:
+        """The agent as ``GET /agents/{agent_name}`` shows it; None when it does not exist."""
+        with self._read() as conn:
+            return agents.find(conn, name)
+
+    def replace_agents(self, registered: list[AgentInfo]) -> int:
+        """Make the registry exactly ``registered`` (empty: permissive); returns the count."""
+        with self._write() as conn:
+            return agents.replace(conn, registered)
+
+    def list_agents(self) -> list[AgentInfo]:
+        """The registered agents, by name (empty: the registry is permissive)."""
+        with self._read() as conn:
+            return agents.listed(conn)
 
     # -- stack locks (one apply per stack at a time) --
 
@@ -199,3 +245,17 @@ class RoutineStore(ProjectFile):
             [(routine.project, routine.name, json.dumps(record)) for record in records],
         )
         return len(records)
+
+
+def _matching(
+    selected: Iterable[tuple[Any, str]], wanted: Predicate | None, count: int
+) -> list[tuple[int, Json]]:
+    """The first ``count`` of the selected (seq, record) rows that ``wanted`` matches."""
+    found: list[tuple[int, Json]] = []
+    for seq, text in selected:
+        record = json.loads(text)
+        if wanted is None or wanted(record):
+            found.append((int(seq), record))
+            if len(found) == count:
+                break
+    return found
