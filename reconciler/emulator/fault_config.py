@@ -24,6 +24,10 @@ A ``FaultConfig`` says what goes wrong: a fixed latency per request, random rate
   included) is sent one byte every ``trickle_interval`` seconds, so a client's per-read timeout
   never fires; it stops when the emulator stops. Rate ``rate_trickle``.
 
+The agents route (``GET /agents/{agent_name}``, read by the plan's agent check) gets a fault
+only from a script step whose ``route`` names it, e.g. ``{"fault": "403", "route": "GET
+/agents/{agent_name}", "count": 5}``; rates and steps without a route leave it alone.
+
 ``list_mode`` changes every page of ``GET /routines`` and ``GET /routines/{name}/runs`` (it is a
 switch, not a fault: scripted and rate faults still apply first): ``normal``; ``repeat_cursor``
 (``next_link`` carries the request's own ``after`` again, or on the first page its normal
@@ -61,6 +65,8 @@ FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 BODY_FAULTS: Final[tuple[str, ...]] = get_args(BodyFault)
 LIST_MODES: Final[tuple[str, ...]] = get_args(ListMode)
 LIST_ROUTES: Final = frozenset({"GET /routines", "GET /routines/{name}/runs"})
+NAMED_ONLY_ROUTES: Final = frozenset({"GET /agents/{agent_name}"})
+"""Routes that only script steps naming them reach (no rates, no step without a route)."""
 COUNTED_KINDS: Final[tuple[str, ...]] = (*FAULT_KINDS, "repeat_cursor", "endless")
 STATUS_OF: Final[dict[str, int]] = {kind: int(kind) for kind in get_args(StatusFault)}
 # rate field -> the fault it injects (None: drop_mode / bad_body decide)

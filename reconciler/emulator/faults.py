@@ -19,6 +19,7 @@ from reconciler.emulator.fault_config import (
     FAULT_KINDS,
     LIST_MODES,
     LIST_ROUTES,
+    NAMED_ONLY_ROUTES,
     RATES,
     STATUS_OF,
     BadBody,
@@ -76,9 +77,14 @@ class FaultInjector:
         """The decision for a request with ``method`` on ``route``; scripted steps go first."""
         with self._lock:
             config = self._config
-            step = self._from_script(method, route)
+            named_only = route in NAMED_ONLY_ROUTES
+            step = self._from_script(method, route, named_only)
             fault = step.fault if step else None
-            if fault is None and (not config.methods or method in config.methods):
+            if (
+                fault is None
+                and not named_only
+                and (not config.methods or method in config.methods)
+            ):
                 fault = self._from_rates(config)
             self._count(fault)
             list_mode = config.list_mode if route in LIST_ROUTES else "normal"
@@ -110,9 +116,9 @@ class FaultInjector:
         if kind is not None:
             self._injected[kind] = self._injected.get(kind, 0) + 1
 
-    def _from_script(self, method: str, route: str) -> ScriptStep | None:
+    def _from_script(self, method: str, route: str, named_only: bool) -> ScriptStep | None:
         for index, step in enumerate(self._script):
-            if step.matches(method, route):
+            if step.matches(method, route) and (step.route == route or not named_only):
                 if step.count > 1:
                     self._script[index] = replace(step, count=step.count - 1)
                 else:

@@ -1,4 +1,5 @@
-"""Matching request paths to the Routines REST routes.
+"""Matching request paths to the Routines REST routes (and the one agents route the
+reconciler reads, ``GET /agents/{agent_name}``).
 
 Paths are matched *before* percent-decoding, so a name's own ``:`` (sent as ``%3A``) is never
 mistaken for an operation suffix such as ``:enable``; project and routine names are then decoded.
@@ -17,6 +18,8 @@ _PATH: Final = re.compile(
     r"^/api/projects/(?P<project>[^/]+)/routines"
     r"(?:/(?P<name>[^/:]+)(?P<suffix>:[^/]*|/runs)?)?$"
 )
+_AGENT_PATH: Final = re.compile(r"^/api/projects/(?P<project>[^/]+)/agents/(?P<name>[^/]+)$")
+AGENT_ROUTE: Final = "GET /agents/{agent_name}"
 
 # (suffix, has name) -> {method: (operation, counter key)}
 _TABLE: Final[dict[tuple[str, bool], dict[str, tuple[str, str]]]] = {
@@ -46,6 +49,12 @@ class RoutineRoute:
 
 def match(method: str, raw_path: str) -> RoutineRoute:
     """The route for ``method`` on ``raw_path``; 404 for unknown paths, 405 for wrong methods."""
+    agent = _AGENT_PATH.match(raw_path)
+    if agent is not None:
+        if method != "GET":
+            raise method_not_allowed(method, ("GET",))
+        project, name = (unquote(agent.group(key)) for key in ("project", "name"))
+        return RoutineRoute("get_agent", AGENT_ROUTE, project, name)
     found = _PATH.match(raw_path)
     if found is None:
         raise HttpError(404, "not_found", f"no route for {method} {unquote(raw_path)}")
