@@ -7,6 +7,7 @@ from typing import Any
 from reconciler.plan import ownership
 from reconciler.plan.desired import Desired, Pattern
 from reconciler.plan.diff import FieldDiff
+from reconciler.plan.kinds import KindChange, kind_changes
 from reconciler.plan.model import Action, Change
 from reconciler.plan.redact import redact
 
@@ -30,14 +31,9 @@ def decide(
         source=d.source,
         relative_timers=sorted(d.durations),
     )
-    if old is not None and old.name == d.name and old.auth != new.auth:
-        change.action = Action.REPLACE
-        change.reason = (
-            f"authorization changes from {old.auth} to {new.auth}; the service "
-            "honours it only at creation, so the routine is deleted and re-created"
-        )
-        change.diff.append(FieldDiff(("authorization", "identity"), old.auth, new.auth))
-        return change
+    causes = _replace_causes(before, after, old, new)
+    if causes:
+        return _replace(change, causes, old, new)
     record_diffs = _record_diffs(old, new)
     change.diff.extend(record_diffs)
     if not kept and not record_diffs:
@@ -55,6 +51,52 @@ def decide(
         change.action = Action.UPDATE
         change.reason = _update_reason(kept, record_diffs)
     return change
+
+
+AUTHORIZATION = "authorization"
+
+
+def _replace_causes(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    old: ownership.Ownership | None,
+    new: ownership.Ownership,
+) -> list[KindChange]:
+    """What is fixed at creation and changes: the authorization (the service honours it only
+    at creation), trigger types and the action type (``plan.kinds``)."""
+    causes: list[KindChange] = []
+    if old is not None and old.name == new.name and old.auth != new.auth:
+        causes.append(
+            KindChange(AUTHORIZATION, f"authorization changes from {old.auth} to {new.auth}")
+        )
+    return causes + kind_changes(before, after)
+
+
+def _replace(
+    change: Change,
+    causes: list[KindChange],
+    old: ownership.Ownership | None,
+    new: ownership.Ownership,
+) -> Change:
+    change.action = Action.REPLACE
+    change.recreate_for = list(dict.fromkeys(c.fixed for c in causes))
+    change.reason = f"{', '.join(c.fact for c in causes)}; {_why_fixed(change.recreate_for)}"
+    if AUTHORIZATION in change.recreate_for and old is not None:
+        change.diff.append(FieldDiff(("authorization", "identity"), old.auth, new.auth))
+    else:
+        change.diff.extend(_record_diffs(old, new))
+    return change
+
+
+def _why_fixed(fixed: list[str]) -> str:
+    kinds = "trigger and action types cannot change after creation"
+    if fixed == [AUTHORIZATION]:
+        why = "the service honours it only at creation"
+    elif AUTHORIZATION in fixed:
+        why = f"the service honours authorization only at creation, and {kinds}"
+    else:
+        why = kinds
+    return f"{why}, so the routine is deleted and re-created"
 
 
 def _adopting(old: ownership.Ownership | None, new: ownership.Ownership) -> bool:

@@ -99,10 +99,13 @@ class Change:
     fingerprint: str = "absent"
     source: Location | None = None
     relative_timers: list[str] = field(default_factory=list)
-    field_prints: dict[str, str] = field(default_factory=dict)
-    """A digest per field of the live routine the plan saw (``fingerprint.field_prints``)."""
     """Timer triggers written as a duration (``at: 30m``): their ``at`` is timed when the plan
     is made, so two plans of the same commit may differ there and nowhere else."""
+    field_prints: dict[str, str] = field(default_factory=dict)
+    """A digest per field of the live routine the plan saw (``fingerprint.field_prints``)."""
+    recreate_for: list[str] = field(default_factory=list)
+    """For a replace: what is fixed at creation and changes (``authorization``, ``trigger
+    type``, ``action type``)."""
 
     @property
     def is_change(self) -> bool:

@@ -93,7 +93,8 @@ def _refused_replace(
     if record is None or record.name != d.name:
         return error(
             f"routine '{d.name}' cannot be adopted and replaced at once ({change.reason}); "
-            f"adopt it first with its current {fixed} in git, then change {fixed}",
+            f"adopt it first with its current {' and '.join(change.recreate_for)} in git, "
+            f"then change {fixed}",
             **_where(d),
         )
     return None
