@@ -26,6 +26,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from reconciler.contract.limits import LIST_PAGE_MAX
 from reconciler.live import azure_pages, calls, credentials, emulator_lock, wiretap
 from reconciler.live.azure_errors import BadResponse, translate
+from reconciler.live.azure_raw import raw_call
 from reconciler.live.base import BackendError, Closing, WireRoutine
 from reconciler.live.endpoint import is_loopback
 from reconciler.live.locking import LockHolder
@@ -121,7 +122,7 @@ class AzureBackend(Closing):
         """One routine, or None when absent."""
         try:
             with self._translated("get", name):
-                return routine_dict(self._routines.get(name, **self._call))
+                return routine_dict(self._routines.get(name, **self._call, **raw_call()))
         except BackendError as err:
             if err.kind == "not_found":
                 return None
@@ -145,7 +146,7 @@ class AzureBackend(Closing):
         if operation in ("enable", "disable"):
             extra["retry_on_methods"] = frozenset({"POST", "GET", "PUT", "DELETE"})
         with self._translated(operation, name):
-            return routine_dict(method(name, *args, **self._call, **extra))
+            return routine_dict(method(name, *args, **self._call, **extra, **raw_call()))
 
     def delete(self, name: str) -> None:
         """DELETE (its run records stay)."""

@@ -14,8 +14,16 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+from azure.core.exceptions import (
+    AzureError,
+    ResponseNotReadError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+from urllib3.exceptions import HTTPError, ReadTimeoutError
 
 from reconciler.live import calls
 
@@ -43,6 +51,7 @@ class Wiretap(SansIOHTTPPolicy[Any, Any]):
         """Log the attempt and remember the response."""
         http = response.http_response
         status = int(http.status_code)
+        _load(http)
         calls.remember(
             calls.LastResponse(status, http.headers.get("Content-Type", ""), _body(http))
         )
@@ -58,6 +67,29 @@ class Wiretap(SansIOHTTPPolicy[Any, Any]):
 
 def _attempt(request: PipelineRequest[Any]) -> int:
     return int(request.context.get("retry_count") or 0)
+
+
+def _load(http: Any) -> None:
+    """Read a streamed body here, inside the retry policy, so that a connection that drops or
+    times out mid-body is retried as it is for a body the transport read itself; the errors are
+    those the transport raises for an unstreamed body. (``azure_raw`` streams single-routine
+    responses only to skip the SDK's model; every streamed body is read, so none is lost.)"""
+    try:
+        http.content  # noqa: B018 - raises when a streamed body is still unread
+    except ResponseNotReadError:
+        pass
+    except AttributeError:  # not a rest response: the transport loaded it
+        return
+    else:
+        return
+    try:
+        http.read()
+    except AzureError:
+        raise
+    except (ReadTimeoutError, TimeoutError) as err:
+        raise ServiceResponseTimeoutError(err, error=err) from err
+    except (HTTPError, OSError, requests.RequestException) as err:
+        raise ServiceResponseError(err, error=err) from err
 
 
 def _body(http: Any) -> bytes:
