@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 import click
 
+from reconciler.cli import emulator_events
 from reconciler.diagnostics import ReconcilerError
 from reconciler.emulator.clock import EmulatedClock
 from reconciler.emulator.faults import BadBody, DropMode, FaultConfig, ListMode
@@ -120,6 +121,21 @@ _RATE = click.FloatRange(0.0, 1.0)
 )
 @click.option("--seed", default=None, type=int, help="Seed for the random fault rates.")
 @click.option("--verbose", is_flag=True, help="Log one line per request to stderr.")
+@click.option(
+    "--fire-event",
+    default=None,
+    metavar="JSON|@FILE",
+    help="Do not serve: fire one GitHub issue or custom event into the matching enabled "
+    "routines (event_fire runs) and exit, e.g. "
+    '\'{"type": "github_issue", "connection_id": "gh", "owner": "o", "repository": "r", '
+    '"issue_event": "opened"}\' or \'{"type": "custom", "provider": "p", "event_name": "e"}\'.',
+)
+@click.option(
+    "--endpoint",
+    default=None,
+    help="With --fire-event: a running emulator's project endpoint, or local:PATH for the "
+    "embedded project (default: the --db file).",
+)
 def emulator(
     *,
     host: str,
@@ -128,6 +144,8 @@ def emulator(
     token: str | None,
     clock_speed: float,
     verbose: bool,
+    fire_event: str | None,
+    endpoint: str | None,
     **faults: Any,
 ) -> None:
     """Serve the Foundry Routines REST API locally (like Azurite for storage).
@@ -141,7 +159,15 @@ def emulator(
     {"script": [{"fault": "html", "status": 502, "count": 2}]}; the faults are 400, 403, 429,
     500, 503, drop_before, drop_after, bad_json, html, empty, wrong_shape, hang and trickle
     (reconciler/emulator/fault_config.py describes each).
+
+    Event routines (github_issue, custom) fire only when told: POST /_emulator/events, or
+    reconciler emulator --fire-event '{"type": "custom", "provider": "p"}' --endpoint URL.
     """
+    if fire_event is not None:
+        emulator_events.fire(fire_event, endpoint, db)
+        return
+    if endpoint is not None:
+        raise click.UsageError("--endpoint is only used with --fire-event")
     try:
         config = FaultConfig(**faults)  # the fault options are named like FaultConfig's fields
     except ValueError as err:

@@ -36,13 +36,13 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 
 ISSUE_EVENTS: Final = ("opened", "closed")
-# event type -> field -> (maximum length, required)
-FIELDS: Final[dict[str, dict[str, tuple[int, bool]]]] = {
+# event type -> field -> (maximum length, or None for a choice; required)
+FIELDS: Final[dict[str, dict[str, tuple[int | None, bool]]]] = {
     "github_issue": {
         "connection_id": (limits.CONNECTION_ID_MAX, True),
         "owner": (limits.GITHUB_OWNER_MAX, True),
         "repository": (limits.GITHUB_REPOSITORY_MAX, True),
-        "issue_event": (max(map(len, ISSUE_EVENTS)), True),
+        "issue_event": (None, True),
     },
     "custom": {
         "provider": (limits.CUSTOM_PROVIDER_MAX, True),
@@ -109,13 +109,13 @@ def event_record(routine: Routine, event: Event, now: float) -> Json:
     return run_record(routine, source="event_fire", now=now, event_payload=dict(event.payload))
 
 
-def _text(body: Mapping[str, Any], name: str, maximum: int, required: bool) -> str | None:
+def _text(body: Mapping[str, Any], name: str, maximum: int | None, required: bool) -> str | None:
     value = body.get(name)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
         raise bad_argument(name, f"{name} must be a non-empty string, not {value!r}")
-    if len(value) > maximum:
+    if maximum is not None and len(value) > maximum:
         raise bad_argument(name, f"{name} is {len(value)} characters; at most {maximum}")
     return value
 

@@ -1,0 +1,67 @@
+"""``reconciler emulator --fire-event EVENT``: fire one event instead of serving, then exit 0.
+
+``EVENT`` is the JSON body of ``POST /_emulator/events`` (or ``@FILE`` holding it). With
+``--endpoint`` it goes to a running emulator (``http://127.0.0.1:PORT/api/projects/<project>``)
+or an embedded project (``local:PATH``); without, into the ``--db`` file. One line per
+``event_fire`` run it left (``fired github_issue event: run ID of routine NAME (trigger T)``),
+or one saying that no enabled routine takes it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Final
+
+import click
+
+from reconciler.live.emulator_events import fire_event
+from reconciler.live.endpoint import Endpoint, parse
+from reconciler.views import terminal
+
+EVENT_FILE_MAX: Final = 1024 * 1024
+
+
+def fire(event_text: str, endpoint: str | None, db: str) -> None:
+    """Fire the event and print what it fired."""
+    event = _event(event_text)
+    target = parse(endpoint, "--endpoint") if endpoint else Endpoint("local", db, "--db")
+    fired = fire_event(target, event)
+    kind = event.get("type")
+    if not fired:
+        terminal.emit(f"fired {kind} event: no enabled routine takes it")
+    for run in fired:
+        terminal.emit(
+            f"fired {kind} event: run {run.id} of routine {run.routine} "
+            f"(trigger {run.trigger_name})"
+        )
+
+
+def _event(text: str) -> dict[str, Any]:
+    """The event object of ``--fire-event`` (JSON text, or ``@FILE``)."""
+    source = "--fire-event"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        source = f"--fire-event file {path}"
+        try:
+            if path.stat().st_size > EVENT_FILE_MAX:
+                raise click.BadParameter(
+                    f"{path} is larger than 1 MiB", param_hint="--fire-event"
+                ) from None
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise click.BadParameter(
+                f"cannot read {path}: {err}", param_hint="--fire-event"
+            ) from None
+    try:
+        event = json.loads(text)
+    except ValueError as err:
+        raise click.BadParameter(
+            f"{source} is not JSON: {err}", param_hint="--fire-event"
+        ) from None
+    if not isinstance(event, dict):
+        raise click.BadParameter(
+            f'{source} must be a JSON object such as {{"type": "custom", "provider": "p"}}',
+            param_hint="--fire-event",
+        )
+    return event
