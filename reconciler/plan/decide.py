@@ -37,6 +37,8 @@ def decide(
     record_diffs = _record_diffs(old, new)
     change.diff.extend(record_diffs)
     if not kept and not record_diffs:
+        if change.after == change.before:
+            change.after = change.before  # one copy for the many routines in sync
         return change
     if record_diffs and _adopting(old, new):
         change.action, change.reason = Action.UPDATE, _adopt_reason(old, new)
