@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Final
 
+from reconciler.contract.agents import AgentInfo
 from reconciler.emulator.clock import EmulatedClock
 from reconciler.emulator.fault_config import FaultConfig
 from reconciler.emulator.faults import FaultInjector
@@ -32,7 +34,10 @@ DRAIN_SECONDS: Final = 5.0
 
 
 class Emulator:
-    """An in-process emulator: ``start()`` binds (port 0 = any free port), ``stop()`` ends it."""
+    """An in-process emulator: ``start()`` binds (port 0 = any free port), ``stop()`` ends it.
+
+    ``agents`` (when given) replaces the file's agent registry at start; ``None`` keeps it.
+    """
 
     def __init__(
         self,
@@ -46,6 +51,7 @@ class Emulator:
         clock_speed: float = 1.0,
         verbose: bool = False,
         tick_interval: float = 0.2,
+        agents: Sequence[AgentInfo] | None = None,
     ) -> None:
         self.db = os.fspath(db)
         self.host = host
@@ -55,6 +61,7 @@ class Emulator:
         self.clock = clock if clock is not None else EmulatedClock(speed=clock_speed)
         self._verbose = verbose
         self._tick_interval = tick_interval
+        self._agents = None if agents is None else list(agents)
         self._state: EmulatorState | None = None
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -81,6 +88,12 @@ class Emulator:
         if self._server is not None:
             return self
         store = RoutineStore(self.db, self.clock)
+        if self._agents is not None:  # replaces the file's registry (empty: permissive)
+            try:
+                store.replace_agents(self._agents)
+            except BaseException:
+                store.close()
+                raise
         ticker = Ticker(store, self.clock, self._tick_interval)
         state = EmulatorState(
             store=store,

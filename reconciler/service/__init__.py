@@ -18,6 +18,9 @@ The modules follow the concerns of a request, each small enough to read on its o
 - ``cursors``: the opaque paging cursors of the list routes.
 - ``runs``: the firing model (watermarks, settling before a change), which firings are due
   (through ``reconciler.contract.firing``) and what a run record looks like; no SQL.
+- ``filters``: the ``filter`` of ``list_runs``, the subset of MLflow's search syntax served.
+- ``events``: GitHub issue and custom events (checking one, which triggers take it, its
+  ``event_fire`` run), handed in by the emulator's admin route or ``--fire-event``.
 - ``rows``: the stored routine (``Routine``) and reading and writing its row.
 - ``sqlite``: every SQL statement, schema creation and checking, opening a connection, WAL,
   and the one-line description of a SQLite failure; no state.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from reconciler.contract.agents import AgentInfo
@@ -189,12 +189,12 @@ class RoutineStore(ProjectFile):
         with self._read() as conn:
             return agents.find(conn, name)
 
-    def replace_agents(self, registered: list[AgentInfo]) -> int:
+    def replace_agents(self, registered: Sequence[AgentInfo]) -> int:
         """Make the registry exactly ``registered`` (empty: permissive); returns the count."""
         with self._write() as conn:
             return agents.replace(conn, registered)
 
-    def list_agents(self) -> list[AgentInfo]:
+    def list_agents(self) -> Sequence[AgentInfo]:
         """The registered agents, by name (empty: the registry is permissive)."""
         with self._read() as conn:
             return agents.listed(conn)
