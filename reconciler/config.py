@@ -6,6 +6,7 @@ Example::
     manifests: [manifests]            # shared base, relative to this file
     variables: {OPS_AGENT: ops-agent} # for ${VAR} in manifests
     prune: {enabled: true}            # default for every environment
+    agent_check: true                 # plan/apply check the agents routines name (default)
     environments:
       dev:
         endpoint: ${DEV_PROJECT_ENDPOINT}
@@ -101,6 +102,9 @@ class EnvironmentConfig(WireModel):
         "but are not drift and are never reverted (like Argo CD's "
         "ignoreDifferences).",
     )
+    agent_check: bool | None = Field(
+        default=None, description="Replaces the shared agent_check for this environment."
+    )
 
 
 class ProjectConfig(WireModel):
@@ -116,6 +120,12 @@ class ProjectConfig(WireModel):
     )
     prune: PruneSettings = Field(default_factory=PruneSettings)
     ignore_differences: list[str] = Field(default_factory=list)
+    agent_check: bool = Field(
+        default=True,
+        description="plan and apply read each agent the routines name and check it exists, is "
+        "enabled, has an agent identity and is not a workflow agent (off: like "
+        "--no-agent-check).",
+    )
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
     default_environment: str | None = Field(
         default=None,
@@ -136,6 +146,7 @@ class Resolved:
     ignore: tuple[str, ...]
     endpoint: tuple[str, str] | None = None
     environment: str | None = None
+    agent_check: bool = True
 
 
 @dataclass
@@ -256,6 +267,7 @@ def resolve(
             config.prune.enabled,
             config.prune.max_deletes,
             tuple(config.ignore_differences),
+            agent_check=config.agent_check,
         )
     return _resolve_env(loaded, env, shared, environ, offline=offline)
 
@@ -288,6 +300,7 @@ def _resolve_env(
         ignore=(*config.ignore_differences, *chosen.ignore_differences),
         endpoint=endpoint,
         environment=env,
+        agent_check=config.agent_check if chosen.agent_check is None else chosen.agent_check,
     )
 
 

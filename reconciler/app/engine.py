@@ -31,6 +31,8 @@ class Context:
 
     endpoint: Endpoint
     settings: Settings
+    agent_check: bool = False
+    """Read each referenced agent and check it before planning (plan and apply)."""
 
     @property
     def stack(self) -> str:

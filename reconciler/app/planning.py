@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from reconciler import paths
+from reconciler.app import agents
 from reconciler.app.engine import Context, load_desired, plan
 from reconciler.apply import Locate
 from reconciler.diagnostics import Location, ReconcilerError
@@ -106,7 +107,9 @@ def plan_live(
     listing: Future[list[WireRoutine]] | None = None,
 ) -> Plan:
     """Read the live project (within ``deadline``; or wait for ``listing``, already under way)
-    and plan; errors exit 1, nothing written."""
+    and plan, checking the referenced agents meanwhile (``ctx.agent_check``); errors exit 1,
+    nothing written."""
+    check = agents.start(loaded, backend) if ctx.agent_check else None
     try:
         if listing is None:
             result = call_with_deadline(lambda: plan(ctx.settings, loaded, backend), deadline)
@@ -116,6 +119,8 @@ def plan_live(
     except BackendError as err:
         raise ReconcilerError(err.message) from None
     except DeadlineExceeded:
+        if check is not None:
+            result.diagnostics += check.diagnostics(deadline, agents.writes(result))
         raise timed_out(timeout, f"reading the project at {backend.target}") from None
     if not result.ok:
         out.diagnostics(result.diagnostics)

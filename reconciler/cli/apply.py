@@ -30,6 +30,7 @@ from reconciler.cli.common import (
     timeout_option,
 )
 from reconciler.cli.context import (
+    AGENT_CHECK_FLAG,
     PruneArgs,
     TargetArgs,
     build,
@@ -95,6 +96,7 @@ from reconciler.views.base import View
     help="Wait this long (e.g. 5m) for another apply of the same stack to finish, instead of "
     "failing at once (the embedded project and the emulator hold one lock per stack).",
 )
+@AGENT_CHECK_FLAG
 @timeout_option("60m", "nothing new starts after it, and changes in flight are reported")
 def apply(
     *,
@@ -108,6 +110,7 @@ def apply(
     audit_out: str | None,
     output: str | None,
     lock_timeout: str,
+    no_agent_check: bool,
     timeout: str,
 ) -> int:
     """Apply the manifests (re-plans, then asks), or a saved plan: 'apply PLANFILE'.
@@ -120,7 +123,8 @@ def apply(
     it). Exit code 0 when every change succeeded, 1 otherwise (also on a conflict, when the
     --timeout passed, or when the mass-delete guard held deletes back). Ctrl-C or SIGTERM
     starts nothing new, waits for the changes in flight and exits 130; a second one stops
-    waiting.
+    waiting. Before planning, the agents the routines name are checked as plan checks them
+    (--no-agent-check skips it; a saved plan was checked when it was made).
     """
     out = factory.make(output)
     limit = parse_timeout(timeout, "--timeout")
@@ -142,7 +146,8 @@ def apply(
         if saved_file:
             prepared = _saved(saved_file, target, run, held)
         else:
-            prepared = _replanned(build(target, paths, pruning), run, held)
+            ctx = build(target, paths, pruning, agent_check=not no_agent_check)
+            prepared = _replanned(ctx, run, held)
             if approved_plan and approved is not None:
                 check_approved(approved_plan, approved, prepared.plan)
             if prepared.plan.has_changes:

@@ -114,6 +114,12 @@ _TARGET_FLAGS: list[Callable[[Any], Any]] = [
         "local:.reconciler/local.db).",
     ),
 ]
+AGENT_CHECK_FLAG: Callable[[Any], Any] = click.option(
+    "--no-agent-check",
+    is_flag=True,
+    help="Do not read and check the agents the routines name (exists, enabled, has an agent "
+    "identity, not a workflow agent); also agent_check: false in reconciler.yaml.",
+)
 _PRUNE_FLAGS: list[Callable[[Any], Any]] = [
     click.option(
         "--adopt-from",
@@ -165,10 +171,12 @@ def build(
     *,
     require_paths: bool = True,
     conflicts_as_drift: bool = False,
+    agent_check: bool = False,
 ) -> Context:
     """Resolve flags and the configuration into a Context; ReconcilerError when inconsistent.
 
-    Flags win over the configuration, which wins over defaults.
+    Flags win over the configuration, which wins over defaults. ``agent_check``: the command
+    checks agents unless the configuration turns the check off (plan and apply).
     """
     pruning = pruning or PruneArgs()
     resolved = config.resolve(_load_config(target.config_path), target.env, os.environ)
@@ -195,7 +203,7 @@ def build(
     )
     values = variables(target.cli_vars, resolved.variables)
     settings = Settings(paths=manifest_paths, variables=values, now=current, options=options)
-    return Context(endpoint=endpoint, settings=settings)
+    return Context(endpoint, settings, agent_check=agent_check and resolved.agent_check)
 
 
 def _prune(flag: bool | None, configured: bool, *, from_config: bool) -> bool:

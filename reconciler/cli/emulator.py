@@ -14,6 +14,7 @@ from typing import Any, get_args
 import click
 
 from reconciler.cli import emulator_events
+from reconciler.cli.agents import read_agents
 from reconciler.diagnostics import ReconcilerError
 from reconciler.emulator.clock import EmulatedClock
 from reconciler.emulator.faults import BadBody, DropMode, FaultConfig, ListMode
@@ -119,6 +120,17 @@ _RATE = click.FloatRange(0.0, 1.0)
     show_default=True,
     help="Emulated seconds per real second (60 = a minute per second).",
 )
+@click.option(
+    "--agents",
+    "agents_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Seed the agent registry from this YAML file (agents: [{name, kind, state, "
+    "identity}]); routine PUTs naming other agents, workflow agents or agents without an "
+    "identity are then refused (400). Without it the --db file's registry is kept (empty: any "
+    "agent name is accepted).",
+)
 @click.option("--seed", default=None, type=int, help="Seed for the random fault rates.")
 @click.option("--verbose", is_flag=True, help="Log one line per request to stderr.")
 @click.option(
@@ -142,6 +154,7 @@ def emulator(
     port: int,
     db: str,
     token: str | None,
+    agents_file: str | None,
     clock_speed: float,
     verbose: bool,
     fire_event: str | None,
@@ -186,6 +199,7 @@ def emulator(
         faults=config,
         clock=EmulatedClock(speed=clock_speed),
         verbose=verbose,
+        agents=None if agents_file is None else read_agents(agents_file),
     )
     _serve(server)
 

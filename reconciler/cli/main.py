@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("reconciler.cli.export", "export_command"),
     "render": ("reconciler.cli.render", "render"),
     "emulator": ("reconciler.cli.emulator", "emulator"),
+    "agents": ("reconciler.cli.agents", "agents"),
     "schema": ("reconciler.cli.schema", "schema"),
     "completion": ("reconciler.cli.completion", "completion"),
 }

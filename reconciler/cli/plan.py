@@ -9,7 +9,14 @@ import click
 from reconciler import __version__
 from reconciler.app.planning import compute_plan, refuse_held_back
 from reconciler.cli.common import now, output_option, parse_timeout, timeout_option
-from reconciler.cli.context import PruneArgs, TargetArgs, build, prune_options, target_options
+from reconciler.cli.context import (
+    AGENT_CHECK_FLAG,
+    PruneArgs,
+    TargetArgs,
+    build,
+    prune_options,
+    target_options,
+)
 from reconciler.cli.files import check_writable, write_json, write_private
 from reconciler.plan import saved
 from reconciler.plan.serialize import plan_to_json
@@ -40,6 +47,7 @@ from reconciler.views import factory
     is_flag=True,
     help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
 )
+@AGENT_CHECK_FLAG
 @timeout_option("15m", "reading the project and planning")
 @output_option
 def plan(
@@ -50,11 +58,20 @@ def plan(
     out_file: str | None,
     json_out: str | None,
     detailed_exitcode: bool,
+    no_agent_check: bool,
     timeout: str,
     output: str | None,
 ) -> int:
-    """Compare the manifests with the live project and show what apply would change."""
-    ctx = build(target, paths, pruning)
+    """Compare the manifests with the live project and show what apply would change.
+
+    Each agent the routines name is read once (in parallel) and checked first: an agent that
+    does not exist, is a workflow agent or has no agent identity fails the plan at the
+    routine's agent_name line; a disabled agent or identity, or agents the identity may not
+    read (403), are warnings. --no-agent-check skips it. Example:
+
+        reconciler plan manifests/ --endpoint local:.reconciler/local.db --no-agent-check
+    """
+    ctx = build(target, paths, pruning, agent_check=not no_agent_check)
     for path in (json_out, out_file):
         if path:
             check_writable(path)

@@ -1,4 +1,5 @@
-"""The ``azure`` backend: a Foundry project through ``azure-ai-projects`` (client.beta.routines).
+"""The ``azure`` backend: a Foundry project through ``azure-ai-projects`` (client.beta.routines;
+client.agents.get for the agent check).
 
 This is the only module that imports the SDK.  Reads follow ``next_link`` pages of the largest
 size the service allows, and stop with a clear error when the service repeats a cursor or sends
@@ -23,6 +24,7 @@ from azure.ai.projects import AIProjectClient
 from azure.core.pipeline.policies import RetryPolicy
 from azure.core.pipeline.transport import RequestsTransport
 
+from reconciler.contract.agents import AgentInfo, from_details
 from reconciler.contract.limits import LIST_PAGE_MAX
 from reconciler.live import azure_pages, calls, credentials, emulator_lock, wiretap
 from reconciler.live.azure_errors import BadResponse, translate
@@ -123,6 +125,20 @@ class AzureBackend(Closing):
         try:
             with self._translated("get", name):
                 return routine_dict(self._routines.get(name, **self._call, **raw_call()))
+        except BackendError as err:
+            if err.kind == "not_found":
+                return None
+            raise
+
+    def get_agent(self, name: str) -> AgentInfo | None:
+        """``client.agents.get``: the agent's kind, state and identity; None when absent."""
+        try:
+            with self._translated("get agent", name):
+                details = self._client.agents.get(name, **self._call)
+                agent = from_details(_as_dict(details, "an agent object"))
+                if agent is None:
+                    raise BadResponse("expected an agent object with a name")
+                return agent
         except BackendError as err:
             if err.kind == "not_found":
                 return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol, Self
 
+from reconciler.contract.agents import AgentInfo
 from reconciler.diagnostics import Failure
 from reconciler.live.locking import LockHolder
 
@@ -80,6 +81,11 @@ class Backend(Protocol):
 
     def get(self, name: str) -> WireRoutine | None:
         """One routine, or None when it does not exist."""
+        ...
+
+    def get_agent(self, name: str) -> AgentInfo | None:
+        """The agent a routine's ``agent_name`` names (``GET /agents/{agent_name}``), or None
+        when it does not exist; a 403 is a ``BackendError`` of kind ``forbidden``."""
         ...
 
     def create_or_update(self, name: str, body: dict[str, Any]) -> WireRoutine:

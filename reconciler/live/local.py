@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from reconciler.contract import limits
+from reconciler.contract.agents import AgentInfo, permissive
 from reconciler.live.base import BackendError, Closing, ErrorKind, WireRoutine
 from reconciler.live.locking import LockHolder
 from reconciler.service import RoutineStore, ServiceError, StoreError
@@ -84,6 +85,11 @@ class LocalBackend(Closing):
             if err.kind == "not_found":
                 return None
             raise
+
+    def get_agent(self, name: str) -> AgentInfo | None:
+        """The agent from the file's registry (an empty registry shows every name)."""
+        with _translated():
+            return self._store.get_agent(name)
 
     def create_or_update(self, name: str, body: dict[str, Any]) -> WireRoutine:
         """Full-replace PUT (``authorization`` counts on create only)."""
@@ -166,6 +172,10 @@ class MissingLocalProject(Closing):
         """Nothing exists."""
         del name
         return None
+
+    def get_agent(self, name: str) -> AgentInfo | None:
+        """No registry yet: every agent name is accepted (as by an empty registry)."""
+        return permissive(name)
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         del args, kwargs

@@ -1,0 +1,158 @@
+"""The agent pre-flight of plan and apply (docs/design.md, "Service contract", "Agents").
+
+Each distinct ``agent_name`` of the loaded routines is read once, in parallel (at most
+``PARALLEL`` reads at a time, daemon threads), while the project is listed. What the agents API
+says is checked against the rules of ``reconciler.contract.agents``; each problem becomes a
+diagnostic at the ``action.agent_name`` line of every routine that names the agent (each file is
+read again once, only when there is a problem). A 403 on the agents API is one warning naming
+the role the plan identity needs; any other failure to read an agent is a warning for that
+agent: the check never blocks a plan because it could not run. ``agent_endpoint_id`` is not
+checked: no API of the SDK reads endpoint ids.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
+from typing import Final
+
+from reconciler.contract.agents import ROLE_HINT, AgentInfo, AgentProblem, problems
+from reconciler.diagnostics import Diagnostic, Location
+from reconciler.live.base import Backend, BackendError
+from reconciler.manifest.loader import DesiredRoutine, LoadResult
+from reconciler.manifest.sources import read_text
+from reconciler.manifest.yamlsafe import Document, YamlProblem, load_documents
+from reconciler.paths import dotted
+from reconciler.plan.model import Action, Plan
+from reconciler.workers import DaemonPool, wait_for
+
+PARALLEL: Final = 8
+_PUTS: Final = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE})
+FIELD: Final = ("action", "agent_name")
+Read = Future[AgentInfo | None]
+
+
+def referenced(loaded: LoadResult) -> dict[str, list[DesiredRoutine]]:
+    """The routines of each agent name, in the order the manifests declare them."""
+    found: dict[str, list[DesiredRoutine]] = defaultdict(list)
+    for routine in loaded.routines:
+        name = routine.spec.action.agent_name
+        if name:
+            found[name].append(routine)
+    return dict(found)
+
+
+@dataclass
+class AgentCheck:
+    """The agent reads under way for one plan; ``diagnostics`` waits for them."""
+
+    target: str
+    routines: dict[str, list[DesiredRoutine]]
+    reads: dict[str, Read]
+
+    def diagnostics(self, deadline: float | None, writes: Collection[str] = ()) -> list[Diagnostic]:
+        """The problems found (``DeadlineExceeded`` when the reads outlast ``deadline``). The
+        service refuses a PUT, so an error is an error only for a routine the plan ``writes``
+        (creates, updates or replaces); for any other it is a warning: its runs fail."""
+        found: list[tuple[DesiredRoutine, str, str]] = []
+        forbidden: list[str] = []
+        unread: list[Diagnostic] = []
+        for name, read in self.reads.items():
+            try:
+                agent = wait_for(read, deadline)
+            except BackendError as err:
+                if err.kind == "forbidden":
+                    forbidden.append(name)
+                else:
+                    unread.append(_unread(name, err))
+                continue
+            for problem in problems(name, agent):
+                found += [_graded(r, problem, writes) for r in self.routines[name]]
+        return [*_located(found), *self._forbidden(forbidden), *unread]
+
+    def _forbidden(self, names: list[str]) -> list[Diagnostic]:
+        if not names:
+            return []
+        return [
+            Diagnostic(
+                "warning",
+                f"agents were not checked: reading agents at {self.target} was refused (403 "
+                f"Forbidden) for {len(names)} agent(s), e.g. '{names[0]}'; {ROLE_HINT} (or turn "
+                "the check off: --no-agent-check, agent_check: false)",
+            )
+        ]
+
+
+def start(loaded: LoadResult, backend: Backend) -> AgentCheck:
+    """Start reading every referenced agent, once each and in parallel."""
+    routines = referenced(loaded)
+    reads: dict[str, Read] = {}
+    if routines:
+        with DaemonPool(min(PARALLEL, len(routines)), "agents") as pool:
+            for name in routines:
+                reads[name] = pool.submit(partial(backend.get_agent, name))
+    return AgentCheck(backend.target, routines, reads)
+
+
+def writes(plan: Plan) -> frozenset[str]:
+    """The routines ``plan`` sends a PUT for (create, update, replace)."""
+    return frozenset(c.name for c in plan.changes if c.action in _PUTS)
+
+
+def _graded(
+    routine: DesiredRoutine, problem: AgentProblem, writes: Collection[str]
+) -> tuple[DesiredRoutine, str, str]:
+    if problem.severity == "warning" or routine.name in writes:
+        return routine, problem.severity, problem.message
+    return (
+        routine,
+        "warning",
+        f"{problem.message} (this plan does not write the routine; its runs fail)",
+    )
+
+
+def _unread(name: str, err: BackendError) -> Diagnostic:
+    return Diagnostic("warning", f"agent '{name}' was not checked: {err.message}")
+
+
+def _located(found: list[tuple[DesiredRoutine, str, str]]) -> list[Diagnostic]:
+    """One diagnostic per (routine, problem) at the routine's ``action.agent_name``."""
+    documents: dict[str, list[Document]] = {}
+    located: list[Diagnostic] = []
+    for routine, severity, message in found:
+        if routine.file not in documents:
+            documents[routine.file] = _documents(routine.file)
+        where = _field_location(routine, documents[routine.file])
+        located.append(
+            Diagnostic(
+                "error" if severity == "error" else "warning",
+                message,
+                file=where.file,
+                line=where.line,
+                col=where.col,
+                field=dotted((*routine.prefix, *FIELD)),
+            )
+        )
+    return sorted(located, key=lambda d: (d.file or "", d.line or 0, d.col or 0))
+
+
+def _documents(path: str) -> list[Document]:
+    text, _ = read_text(path)
+    try:
+        return load_documents(text.text) if text is not None else []
+    except YamlProblem:
+        return []
+
+
+def _field_location(routine: DesiredRoutine, documents: list[Document]) -> Location:
+    """The line of the routine's ``action.agent_name`` (else where the routine starts)."""
+    source = routine.source
+    for doc in documents:
+        start = doc.mark_of(routine.prefix)
+        if (start.line, start.col) == (source.line, source.col):
+            mark = doc.mark_of((*routine.prefix, *FIELD))
+            return Location(source.file, mark.line, mark.col)
+    return source
