@@ -31,7 +31,9 @@ def test_verbose_logs_one_line_per_request_and_retry_without_secrets(
     admin(emu.url, "PUT", "faults", {"script": steps})
     done = run_cli("-v", "plan", "manifests", "--endpoint", emu.endpoint(), cwd=tmp_path, env=ENV)
     assert done.returncode == 0, done.stderr
-    lines = [x for x in done.stderr.splitlines() if x.startswith("reconciler.http: ")]
+    routes = "reconciler.http: GET /api/projects/_project/routines "  # the agent check reads
+    lines = [x for x in done.stderr.splitlines() if x.startswith(routes)]  # agents meanwhile
+    assert "reconciler.http: GET /api/projects/_project/agents/" in done.stderr
     assert lines[0].startswith("reconciler.http: GET /api/projects/_project/routines 429 ")
     assert lines[1].startswith("reconciler.http: GET /api/projects/_project/routines 200 ")
     assert lines[1].endswith("ms retry 1")
