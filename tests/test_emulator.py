@@ -673,7 +673,7 @@ def test_timer_fires_exactly_once(routines: Any, emu: Emulator) -> None:
     runs = list(routines.list_runs("t", **HTTP))
     assert [run.attempt_source for run in runs] == ["timer_delivery"]
     assert runs[0].scheduled_fire_at == dt.datetime.fromtimestamp(int(FROZEN_START) + 1800, dt.UTC)
-    assert routines.get("t", **HTTP).enabled is True
+    assert routines.get("t", **HTTP).enabled is False  # timer_after_fire: disable (the default)
 
 
 def test_clock_speed_and_background_ticks(routines: Any, emu: Emulator) -> None:

@@ -21,6 +21,7 @@ from reconciler.emulator.faults import BadBody, DropMode, FaultConfig, ListMode
 from reconciler.emulator.server import Emulator
 from reconciler.live.endpoint import is_loopback
 from reconciler.service import StoreError
+from reconciler.service.timers import DEFAULT_TIMER_AFTER_FIRE, TIMER_AFTER_FIRE, TimerAfterFire
 from reconciler.views import terminal
 
 _RATE = click.FloatRange(0.0, 1.0)
@@ -131,6 +132,14 @@ _RATE = click.FloatRange(0.0, 1.0)
     "identity are then refused (400). Without it the --db file's registry is kept (empty: any "
     "agent name is accepted).",
 )
+@click.option(
+    "--timer-after-fire",
+    default=DEFAULT_TIMER_AFTER_FIRE,
+    type=click.Choice(TIMER_AFTER_FIRE),
+    show_default=True,
+    help="What a timer routine becomes once its timer fired: disable (enabled turns false, as "
+    "Learn describes: the routine becomes inactive) or keep (it stays enabled).",
+)
 @click.option("--seed", default=None, type=int, help="Seed for the random fault rates.")
 @click.option("--verbose", is_flag=True, help="Log one line per request to stderr.")
 @click.option(
@@ -156,6 +165,7 @@ def emulator(
     token: str | None,
     agents_file: str | None,
     clock_speed: float,
+    timer_after_fire: TimerAfterFire,
     verbose: bool,
     fire_event: str | None,
     endpoint: str | None,
@@ -175,6 +185,9 @@ def emulator(
 
     Event routines (github_issue, custom) fire only when told: POST /_emulator/events, or
     reconciler emulator --fire-event '{"type": "custom", "provider": "p"}' --endpoint URL.
+
+    A routine whose timer fired is disabled (Learn: it becomes inactive); to test a service
+    that leaves it enabled instead: reconciler emulator --timer-after-fire keep.
     """
     if fire_event is not None:
         emulator_events.fire(fire_event, endpoint, db)
@@ -199,6 +212,7 @@ def emulator(
         faults=config,
         clock=EmulatedClock(speed=clock_speed),
         verbose=verbose,
+        timer_after_fire=timer_after_fire,
         agents=None if agents_file is None else read_agents(agents_file),
     )
     _serve(server)

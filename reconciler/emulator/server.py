@@ -28,6 +28,7 @@ from reconciler.emulator.protocol import DEFAULT_PROJECT
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.ticker import Ticker
 from reconciler.service import RoutineStore
+from reconciler.service.timers import DEFAULT_TIMER_AFTER_FIRE, TimerAfterFire
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DRAIN_SECONDS: Final = 5.0
@@ -51,6 +52,7 @@ class Emulator:
         clock_speed: float = 1.0,
         verbose: bool = False,
         tick_interval: float = 0.2,
+        timer_after_fire: TimerAfterFire = DEFAULT_TIMER_AFTER_FIRE,
         agents: Sequence[AgentInfo] | None = None,
     ) -> None:
         self.db = os.fspath(db)
@@ -61,6 +63,7 @@ class Emulator:
         self.clock = clock if clock is not None else EmulatedClock(speed=clock_speed)
         self._verbose = verbose
         self._tick_interval = tick_interval
+        self.timer_after_fire = timer_after_fire
         self._agents = None if agents is None else list(agents)
         self._state: EmulatorState | None = None
         self._server: EmulatorHTTPServer | None = None
@@ -87,7 +90,7 @@ class Emulator:
         """Open the store, bind, and serve in a background thread; returns self."""
         if self._server is not None:
             return self
-        store = RoutineStore(self.db, self.clock)
+        store = RoutineStore(self.db, self.clock, timer_after_fire=self.timer_after_fire)
         if self._agents is not None:  # replaces the file's registry (empty: permissive)
             try:
                 store.replace_agents(self._agents)

@@ -17,8 +17,9 @@ GROUPS = (
     ("unmanaged", "Unmanaged routines in the project"),
     ("other_stacks", "Owned by other stacks (their drift, not this stack's)"),
     ("ignored", "Ignored differences (reported, not drift)"),
+    ("notes", "Notes (information, not drift)"),
 )
-INFORMATION = ("ignored", "other_stacks")
+INFORMATION = ("ignored", "other_stacks", "notes")
 
 
 @dataclass
@@ -50,6 +51,8 @@ def build(plan: Plan, count_unmanaged: bool = True) -> DriftReport:
             report.groups[change.action.info.drift or "changed"].append(change)
         if change.ignored:
             report.groups["ignored"].append(change)
+        if change.notes:  # a timer that fired and that the service turned off (plan.fired)
+            report.groups["notes"].append(change)
     report.groups["conflicts"] = [u for u in plan.unmanaged if u.declared]
     undeclared = [u for u in plan.unmanaged if not u.declared]
     report.groups["unmanaged"] = [u for u in undeclared if u.owner is None]

@@ -106,6 +106,9 @@ class Change:
     recreate_for: list[str] = field(default_factory=list)
     """For a replace: what is fixed at creation and changes (``authorization``, ``trigger
     type``, ``action type``)."""
+    notes: list[str] = field(default_factory=list)
+    """Information for people that is neither a change nor drift (a timer that fired and that
+    the service turned off: ``plan.fired``)."""
 
     @property
     def is_change(self) -> bool:

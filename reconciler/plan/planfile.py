@@ -59,6 +59,7 @@ def _change(change: Change) -> dict[str, Any]:
         "source": _location(change.source),
         "relative_timers": list(change.relative_timers),
         "field_prints": dict(change.field_prints),
+        "notes": list(change.notes),
     }
 
 
@@ -77,6 +78,7 @@ def _unchange(data: dict[str, Any]) -> Change:
         source=None if source is None else Location(**source),
         relative_timers=[str(name) for name in data["relative_timers"]],
         field_prints={str(k): str(v) for k, v in data["field_prints"].items()},
+        notes=[str(note) for note in data.get("notes", [])],
     )
 
 

@@ -14,6 +14,7 @@ from reconciler.plan.decide import decide, redact_diff
 from reconciler.plan.desired import Desired, Pattern
 from reconciler.plan.diff import field_diffs, split_ignored
 from reconciler.plan.fingerprint import field_prints, fingerprint
+from reconciler.plan.fired import fired_note, keep_disabled
 from reconciler.plan.model import Action, Change, Plan, Unmanaged
 from reconciler.plan.options import PlanOptions
 from reconciler.plan.prune import plan_undeclared
@@ -65,8 +66,13 @@ def _plan_declared(
     patterns = (*d.ignore, *options.ignore)
     kept, ignored = split_ignored(field_diffs(before, after), list(patterns))
     effective = _respect_ignored(after, before, patterns)
+    note = fired_note(before, effective, options.now)
+    if note is not None:  # the service turned a fired timer off: information, never an enable
+        kept = [x for x in kept if x.path != ("enabled",)]
+        effective = keep_disabled(effective)
     new_record = _record(d, options.stack)
     change = decide(d, before=before, after=effective, kept=kept, old=record, new=new_record)
+    change.notes = [] if note is None else [note]
     change.ignored = [redact_diff(x, d.sensitive) for x in ignored]
     change.fingerprint = fingerprint(live)
     change.field_prints = field_prints(live, (before, record))

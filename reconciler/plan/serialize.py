@@ -20,7 +20,8 @@ from reconciler.plan.model import (
 
 
 def change_to_json(change: Change) -> dict[str, Any]:
-    """One change: name, action (list form), reason, before, after, diff, ignored, source."""
+    """One change: name, action (list form), reason, before, after, diff, ignored, relative
+    timers, notes (information, not a change), source."""
     result: dict[str, Any] = {
         "name": change.name,
         "action": change.action.steps,
@@ -33,6 +34,8 @@ def change_to_json(change: Change) -> dict[str, Any]:
         result["ignored_differences"] = [d.to_json() for d in change.ignored]
     if change.relative_timers:
         result["relative_timers"] = list(change.relative_timers)
+    if change.notes:
+        result["notes"] = list(change.notes)
     if change.source is not None:
         result["source"] = {
             "file": change.source.file,
@@ -99,6 +102,7 @@ def change_from_json(item: dict[str, Any]) -> Change:
         ignored=[_diff_from_json(d) for d in item.get("ignored_differences", [])],
         source=Location(source["file"], source["line"], source["col"]) if source else None,
         relative_timers=[str(n) for n in item.get("relative_timers", [])],
+        notes=[str(n) for n in item.get("notes", [])],
     )
 
 

@@ -31,6 +31,13 @@ from reconciler.service.filters import Predicate, run_filter
 from reconciler.service.requests import check_page_args, check_payload, validate_put
 from reconciler.service.rows import Routine
 from reconciler.service.runs import due_records, new_id, next_fire, run_record
+from reconciler.service.timers import (
+    DEFAULT_TIMER_AFTER_FIRE,
+    DISABLE_FIRED,
+    TimerAfterFire,
+    check_mode,
+    turned_off,
+)
 
 Json = dict[str, Any]
 Page = tuple[list[Json], str | None]
@@ -40,8 +47,17 @@ Fired = list[tuple[str, Json]]
 class RoutineStore(ProjectFile):
     """Routines and their runs, per project, in one SQLite file; safe across threads/processes."""
 
-    def __init__(self, path: str, clock: Clock = SYSTEM_CLOCK, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        read_only: bool = False,
+        timer_after_fire: TimerAfterFire = DEFAULT_TIMER_AFTER_FIRE,
+    ) -> None:
         self._clock = clock
+        self.timer_after_fire = check_mode(timer_after_fire)
+        """What a routine becomes once its timer fired (``reconciler.service.timers``)."""
         super().__init__(path, read_only=read_only)
 
     # -- routines --
@@ -64,8 +80,9 @@ class RoutineStore(ProjectFile):
 
     def get(self, project: str, name: str) -> Json:
         """One routine; 404 when absent."""
+        now = self._clock.now()
         with self._read() as conn:
-            return rows.require(conn, project, name).to_wire()
+            return self._shown(rows.require(conn, project, name), now)
 
     def authorization_of(self, project: str, name: str) -> str:
         """The identity fixed at creation (``agent`` or ``creator``); never in the Routine JSON."""
@@ -99,6 +116,7 @@ class RoutineStore(ProjectFile):
     ) -> Page:
         """One page of routines by creation time, and the cursor of the next page (or None)."""
         size = check_page_args(limit, order)
+        now = self._clock.now()
         key = decode_cursor(after, "r", 2) if after is not None else ()
         query = sql.LIST_ROUTINES_SELECT + sql.LIST_ROUTINES[(order, bool(key))]
         with self._read() as conn:
@@ -106,7 +124,7 @@ class RoutineStore(ProjectFile):
         found = [Routine.from_row(row) for row in selected]
         last = found[size - 1] if len(found) > size else None
         cursor = encode_cursor("r", last.created_at, last.seq) if last is not None else None
-        return [routine.to_wire() for routine in found[:size]], cursor
+        return [self._shown(routine, now) for routine in found[:size]], cursor
 
     # -- runs --
 
@@ -115,7 +133,7 @@ class RoutineStore(ProjectFile):
         now = self._clock.now()
         with self._write() as conn:
             routine = rows.require(conn, project, name)
-            if not routine.enabled:
+            if not routine.enabled or turned_off(routine, now, self.timer_after_fire):
                 message = f"routine {name!r} is disabled; enable it before dispatching"
                 raise ServiceError(409, "routine_disabled", message)
             check_payload(payload, str(routine.action.get("type")))
@@ -159,7 +177,7 @@ class RoutineStore(ProjectFile):
             due = [Routine.from_row(row) for row in conn.execute(sql.SELECT_DUE, (now,))]
             written = 0
             for routine in due:
-                written += self._fire(conn, routine, now)
+                written += self._fire_settled(conn, routine, now)
                 watermark = (now, next_fire(routine.triggers, now), routine.seq)
                 conn.execute(sql.MOVE_WATERMARK, watermark)
         return written
@@ -231,8 +249,23 @@ class RoutineStore(ProjectFile):
         if routine.last_checked >= now:
             return
         if routine.enabled:
-            self._fire(conn, routine, now)
+            self._fire_settled(conn, routine, now)
         conn.execute(sql.MOVE_WATERMARK, (now, next_fire(routine.triggers, now), routine.seq))
+
+    def _shown(self, routine: Routine, now: float) -> Json:
+        """The routine as a read returns it: a timer routine that fired its last firing since
+        it was settled already shows what settling it will do (``timer_after_fire``)."""
+        wire = routine.to_wire()
+        if turned_off(routine, now, self.timer_after_fire):
+            wire["enabled"] = False
+        return wire
+
+    def _fire_settled(self, conn: sqlite3.Connection, routine: Routine, now: float) -> int:
+        """``_fire``, then disable a timer routine that fired its last firing (``disable``)."""
+        fired = self._fire(conn, routine, now)
+        if turned_off(routine, now, self.timer_after_fire):
+            conn.execute(DISABLE_FIRED, (routine.seq,))
+        return fired
 
     @staticmethod
     def _fire(conn: sqlite3.Connection, routine: Routine, now: float) -> int:

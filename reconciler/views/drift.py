@@ -26,6 +26,8 @@ def to_json(report: DriftReport) -> dict[str, Any]:
         "drifted": report.drifted,
     }
     for kind, _ in GROUPS:
+        if kind == "notes" and not report.groups[kind]:
+            continue  # present only when there are notes (a key newer than the others)
         doc[kind] = [_item_json(kind, item) for item in report.groups[kind]]
     return doc
 
@@ -35,6 +37,8 @@ def _item_json(kind: str, item: Any) -> dict[str, Any]:
         data = change_to_json(item)
         if kind == "ignored":
             return {"name": item.name, "ignored_differences": data.get("ignored_differences")}
+        if kind == "notes":
+            return {"name": item.name, "notes": list(item.notes)}
         return data
     return {"name": item.name, "reason": item.reason}
 
@@ -62,6 +66,8 @@ def closing(report: DriftReport) -> str:
 
 
 def _summary(kind: str, item: Any) -> str:
+    if isinstance(item, Change) and kind == "notes":
+        return "; ".join(item.notes)
     if isinstance(item, Change) and kind == "ignored":
         fields = ", ".join(d.dotted for d in item.ignored)
         return (
@@ -73,7 +79,7 @@ def _summary(kind: str, item: Any) -> str:
 
 
 def _diff_lines(kind: str, item: Any) -> list[str]:
-    if not isinstance(item, Change):
+    if not isinstance(item, Change) or kind == "notes":
         return []
     diffs = item.ignored if kind == "ignored" else item.diff
     return ["{}: project {}, git {}".format(d.dotted, *diff_values(d)) for d in diffs]
@@ -98,7 +104,7 @@ def render_markdown(
 
 
 def _markdown_item(kind: str, item: Any) -> str:
-    if isinstance(item, Change) and kind != "ignored":
+    if isinstance(item, Change) and kind not in ("ignored", "notes"):
         return change_block(item)
     lines = [f"- `{item.name}`: {_summary(kind, item)}"]
     lines += [f"  - {line}" for line in _diff_lines(kind, item)]

@@ -102,6 +102,10 @@ def _environment(env: str, plan: Plan) -> list[str]:
             for name, d in ignored
         )
         parts.append(f"**Ignored differences** (reported, never changed by apply):\n\n{items}")
+    notes = [(c.name, note) for c in plan.changes for note in c.notes]
+    if notes:
+        items = "\n".join(f"- {_code(name)}: {_cell(note)}" for name, note in notes)
+        parts.append(f"**Notes** (information, nothing to change):\n\n{items}")
     return parts
 
 

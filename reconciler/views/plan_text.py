@@ -92,6 +92,7 @@ def render(console: Console, plan: Plan) -> None:
                 text = "  = {}: {}: {} => {}".format(change.name, diff.dotted, *diff_values(diff))
                 lines.append(Text(text, style="dim"))
         lines.append(Text(""))
+    lines += _notes(plan)
     lines += _others(plan)
     if plan.pending:
         lines.append(Text(LEGEND, style="dim"))
@@ -107,6 +108,16 @@ def write_lines(console: Console, lines: list[Text]) -> None:
         console.file.flush()
         return
     console.print(Text("\n").join(lines))
+
+
+def _notes(plan: Plan) -> list[Text]:
+    """Information that is neither a change nor drift (``Change.notes``)."""
+    noted = [(change.name, note) for change in plan.changes for note in change.notes]
+    if not noted:
+        return []
+    lines = [Text("Notes (information, nothing to change):")]
+    lines += [Text(f"  i {name}: {note}", style="dim") for name, note in noted]
+    return [*lines, Text("")]
 
 
 def _others(plan: Plan) -> list[Text]:
