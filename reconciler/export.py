@@ -8,6 +8,7 @@ Timers that already fired are skipped: a manifest cannot declare a timer in the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,8 +47,14 @@ def _free_form_fields(routine: dict[str, Any]) -> list[str]:
     return fields
 
 
-def export(live: list[WireRoutine], now: int) -> Exported:
-    """One manifest routine per live routine, in name order."""
+def export(
+    live: list[WireRoutine],
+    now: int,
+    convert: Callable[[WireRoutine], dict[str, Any]] | None = None,
+) -> Exported:
+    """One manifest routine per live routine, in name order (``convert`` makes it: by default
+    ``to_manifest``)."""
+    convert = convert or to_manifest
     result = Exported()
     for routine in sorted(live, key=lambda r: str(r.get("name"))):
         name = str(routine.get("name"))
@@ -55,7 +62,7 @@ def export(live: list[WireRoutine], now: int) -> Exported:
         if reason:
             result.skipped.append((name, reason))
         else:
-            result.routines.append(to_manifest(routine))
+            result.routines.append(convert(routine))
     return result
 
 
@@ -69,6 +76,11 @@ def _skip_reason(routine: WireRoutine, now: int) -> str | None:
 
 def to_manifest(routine: WireRoutine) -> dict[str, Any]:
     """The manifest form of one live routine."""
+    return {key: _escape(value) for key, value in fields(routine).items()}
+
+
+def fields(routine: WireRoutine) -> dict[str, Any]:
+    """The manifest fields of one live routine, its text as stored (nothing escaped)."""
     canonical, record = normalize.live(routine)
     result: dict[str, Any] = {"name": routine.get("name")}
     if canonical["description"]:
@@ -81,7 +93,7 @@ def to_manifest(routine: WireRoutine) -> dict[str, Any]:
         result["authorization"] = {"identity": record.auth}
     if record is not None and record.protect:
         result["reconcile"] = {"protect": True}
-    return {key: _escape(value) for key, value in result.items()}
+    return result
 
 
 def _trigger(trigger: dict[str, Any], record: ownership.Ownership | None) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from reconciler.diagnostics import Location, ReconcilerError
 from reconciler.live import locking
 from reconciler.live.base import Backend, BackendError, WireRoutine
 from reconciler.live.factory import open_backend
+from reconciler.manifest import azd_load
 from reconciler.manifest.loader import LoadResult
-from reconciler.manifest.sources import read_text
+from reconciler.manifest.sources import is_project_file, read_text
 from reconciler.manifest.yamlsafe import YamlProblem, load_documents
 from reconciler.plan.model import Change, Plan
 from reconciler.views.base import View
@@ -52,6 +53,8 @@ def source_locator() -> Locate:
             documents = load_documents(text.text) if text is not None else []
         except YamlProblem:
             return source
+        if documents and is_project_file(source.file):  # azd's azure.yaml
+            return azd_load.locate(documents[0], source, param) or source
         for doc in documents:
             routines = doc.data.get("routines") if isinstance(doc.data, dict) else None
             for index in range(len(routines) if isinstance(routines, list) else 0):

@@ -31,7 +31,7 @@ from reconciler.manifest.checks import (
 )
 from reconciler.manifest.interpolate import interpolate
 from reconciler.manifest.models import ManifestTimerTrigger, RoutineSpec
-from reconciler.manifest.sources import SourceText, discover, read_text
+from reconciler.manifest.sources import SourceText, discover, is_project_file, read_text
 from reconciler.manifest.yamlsafe import Document, Mark, Path, YamlProblem, load_documents
 from reconciler.paths import dotted as render_path
 from reconciler.workers import no_collection
@@ -99,7 +99,17 @@ def digest_of(paths: list[str]) -> str:
     """The manifest digest of ``paths`` without parsing anything."""
     files, _ = discover(paths)
     found = [read_text(path)[0] for path in files]
-    return combined_digest([FileDigest(s.path, s.sha256) for s in found if s is not None])
+    sources = [s for s in found if s is not None]
+    refs = [ref for s in sources if is_project_file(s.path) for ref in _azd_refs(s)]
+    return combined_digest([FileDigest(s.path, s.sha256) for s in [*sources, *refs]])
+
+
+def _azd_refs(source: SourceText) -> list[SourceText]:
+    """The ``$ref`` files of an ``azure.yaml`` (their content is part of the manifests)."""
+    from reconciler.manifest import azd_load  # noqa: PLC0415 (it builds on this module)
+
+    found = [read_text(path)[0] for path in azd_load.referenced_files(source)]
+    return [s for s in found if s is not None]
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,9 @@ def _load(paths: list[str], options: _Options) -> LoadResult:
             result.diagnostics.append(problem)
         if source is not None:
             result.files.append(FileDigest(path, source.sha256))
+            if is_project_file(path):  # azd's azure.yaml: its routine services
+                _load_azd(source, options, result)
+                continue
             first = len(result.diagnostics)
             _load_file(source, options, result)
             result.diagnostics[first:] = sorted(result.diagnostics[first:], key=_position)
@@ -148,6 +161,19 @@ def _load(paths: list[str], options: _Options) -> LoadResult:
 
 def _position(item: Diagnostic) -> tuple[int, int]:
     return item.line or 0, item.col or 0
+
+
+def _load_azd(source: SourceText, options: _Options, result: LoadResult) -> None:
+    from reconciler.manifest import azd_load  # noqa: PLC0415 (it builds on this module)
+
+    azd_load.load_file(
+        source,
+        result,
+        variables=options.variables,
+        now=options.now,
+        fired_timers_ok=options.fired_timers_ok,
+        budget=options.budget,
+    )
 
 
 def _load_file(source: SourceText, options: _Options, result: LoadResult) -> None:

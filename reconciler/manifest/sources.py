@@ -19,6 +19,7 @@ from reconciler.diagnostics import Diagnostic, error, warning
 MAX_FILE_BYTES = 1024 * 1024
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 CONFIG_NAMES = ("reconciler.yaml", "reconciler.yml")
+PROJECT_FILES = ("azure.yaml", "azure.yml")  # azd's project file, in azd's order of preference
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,10 @@ def discover(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
 
     Directory walks take ``*.yaml``/``*.yml`` regular files, skip hidden entries and the project
     configuration file (and, with a warning, anything that is not a regular file), and never
-    follow symbolic links to directories.  The result is sorted and free of duplicates so that
-    every run sees the files in the same order.
+    follow symbolic links to directories.  A folder holding azd's ``azure.yaml`` (or
+    ``azure.yml``) is an azd project: only that file is taken from it (its routine services, and
+    the ``$ref`` files they name), not the other YAML files of the project.  The result is
+    sorted and free of duplicates so that every run sees the files in the same order.
     """
     found: list[str] = []
     problems: list[Diagnostic] = []
@@ -83,9 +86,19 @@ def not_regular(mode: int) -> str:
     return f"not a regular file ({kind})"
 
 
+def is_project_file(path: str) -> bool:
+    """Whether ``path`` is named like azd's project file (``azure.yaml``, ``azure.yml``)."""
+    return os.path.basename(path) in PROJECT_FILES
+
+
 def _walk(root: Path, problems: list[Diagnostic]) -> list[str]:
     files: list[str] = []
     for folder, dirs, names in os.walk(root, followlinks=False):
+        project = next((n for n in PROJECT_FILES if n in names), None)
+        if project is not None:  # an azd project: its azure.yaml is the source
+            files.append(os.path.join(folder, project))
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             if name.startswith(".") or name in CONFIG_NAMES or not name.endswith(MANIFEST_SUFFIXES):
