@@ -165,7 +165,7 @@ def _respell_one(
             other = CAMEL[wire] if key == wire else wire
             both = f"give either {key} or {other}, not both (the same field)"
             report((*rel, wire), both, key=True)
-        if key in REFUSED:
+        if key in REFUSED and keys is ACTION_KEYS:
             report((*rel, key), REFUSED[key], key=True)
         out[wire] = item
     return out

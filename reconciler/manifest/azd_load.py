@@ -70,7 +70,19 @@ def load_file(
         result.files.extend(FileDigest(s.path, s.sha256) for s in read.refs)
         clean = [r for r in read.routines if not r.broken]
         _check(source.path, clean, result, now=now, fired_timers_ok=fired_timers_ok)
-    result.diagnostics[first:] = sorted(result.diagnostics[first:], key=_position)
+    result.diagnostics[first:] = _bounded(sorted(result.diagnostics[first:], key=_position))
+
+
+def _bounded(found: list[Diagnostic]) -> list[Diagnostic]:
+    """At most ``MAX_FILE_ERRORS`` errors of one azure.yaml (and its ``$ref`` files), then
+    why the rest are not shown: hostile input keeps the output readable."""
+    errors = [d for d in found if d.severity == "error"]
+    if len(errors) <= MAX_FILE_ERRORS:
+        return found
+    last = errors[MAX_FILE_ERRORS - 1]
+    cut = found.index(last) + 1
+    stop = f"stopped after {MAX_FILE_ERRORS} error(s): {len(errors) - MAX_FILE_ERRORS} more"
+    return [*found[:cut], error(f"{stop} not shown (fix the errors above first)", file=last.file)]
 
 
 def _position(item: Diagnostic) -> tuple[str, int, int]:

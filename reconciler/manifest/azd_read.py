@@ -54,6 +54,9 @@ def read_project(path: str, doc: Document, variables: Mapping[str, str], budget:
         read.at(path, doc, (), "an azd project file must be a mapping with a 'services:' key")
         return read
     _report_yaml_problems(path, doc, read)
+    if "services" in doc.data and not isinstance(doc.data["services"], dict):
+        read.at(path, doc, ("services",), "'services' must be a mapping of service names")
+        return read
     services = routine_services(doc)
     if not services:
         read.at(
