@@ -54,6 +54,7 @@ def load(*, file: str, target: TargetArgs) -> None:
     identity: active|disabled|none}] (defaults: prompt, enabled, active). A running emulator
     reads its --db file, so loading into that file changes the emulator at once. Example:
 
+    \b
         reconciler agents load agents.yaml --endpoint local:.reconciler/local.db
     """
     registered = read_agents(file)

@@ -67,9 +67,10 @@ def plan(
     Each agent the routines name is read once (in parallel) and checked first: an agent that
     does not exist, is a workflow agent or has no agent identity fails the plan at the
     routine's agent_name line; a disabled agent or identity, or agents the identity may not
-    read (403), are warnings. --no-agent-check skips it. Example:
+    read (403), are warnings. To skip the check:
 
-        reconciler plan manifests/ --endpoint local:.reconciler/local.db --no-agent-check
+    \b
+        reconciler plan manifests/ --no-agent-check
     """
     ctx = build(target, paths, pruning, agent_check=not no_agent_check)
     for path in (json_out, out_file):
