@@ -24,9 +24,15 @@ from reconciler.views import factory
 def validate(*, paths: tuple[str, ...], config: ConfigArgs, output: str | None) -> int:
     """Check manifests against the schema and the service's rules (no network needed).
 
-    PATHS default to the manifests of reconciler.yaml (of --env when given). Prints one line
+    PATHS default to the manifests of reconciler.yaml (of --env when given); azd's azure.yaml
+    (or a folder holding one) is read for its host: azure.ai.routine services. Prints one line
     per problem as file:line:col: field: message. Exit code 0 when every manifest is valid,
     1 otherwise.
+
+    \b
+    Examples:
+      reconciler validate manifests/
+      reconciler validate azure.yaml --var AZURE_ENV_NAME=dev
     """
     view = factory.make(output)
     try:
