@@ -25,6 +25,7 @@ class Read:
     routines: list[azd.AzdRoutine] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     refs: list[SourceText] = field(default_factory=list)
+    ref_paths: set[str] = field(default_factory=set)
 
     def at(self, file: str, doc: Document, path: Path, message: str, **how: Any) -> None:
         """Report ``message`` at ``path`` of ``doc`` (an error unless ``severity`` says)."""
@@ -167,7 +168,8 @@ def _load_ref(target: str, budget: Budget, read: Read) -> tuple[Document | None,
         if message.startswith("file is empty"):
             message = "file is empty: a $ref file holds the routine's properties"
         return None, message
-    if all(ref.path != target for ref in read.refs):
+    if target not in read.ref_paths:
+        read.ref_paths.add(target)
         read.refs.append(source)
     try:
         documents = load_documents(source.text, budget)
