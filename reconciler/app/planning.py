@@ -119,11 +119,11 @@ def plan_live(
         else:
             live = wait_for(listing, deadline)
             result = plan(ctx.settings, loaded, backend, live)
+        if check is not None:
+            result.diagnostics += check.diagnostics(deadline, agents.writes(result))
     except BackendError as err:
         raise ReconcilerError(err.message) from None
     except DeadlineExceeded:
-        if check is not None:
-            result.diagnostics += check.diagnostics(deadline, agents.writes(result))
         raise timed_out(timeout, f"reading the project at {backend.target}") from None
     if not result.ok:
         out.diagnostics(result.diagnostics)
