@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -100,3 +101,37 @@ def wait_for(future: Future[T], deadline: float | None) -> T:
             raise DeadlineExceeded
         wait([future], timeout=0.1)
     return future.result()
+
+
+def arriving(
+    future: Future[Any], items: queue.SimpleQueue[T], deadline: float | None
+) -> Iterator[T]:
+    """The items a worker puts on ``items`` while it computes ``future``, as they arrive; then
+    ``future``'s own exception, if any (``DeadlineExceeded`` when it is not done by
+    ``deadline``). The worker puts every item before its future completes."""
+    while True:
+        try:
+            yield items.get(timeout=0.05)
+            continue
+        except queue.Empty:
+            pass
+        if future.done():
+            while not items.empty():
+                yield items.get_nowait()
+            future.result()
+            return
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DeadlineExceeded
+
+
+@contextmanager
+def responsive_threads(interval: float = 0.0005) -> Iterator[None]:
+    """A shorter GIL switch interval while a CPU-bound thread (loading manifests) runs beside
+    an I/O-bound one (listing the project): with the default 5 ms, each of the list's many
+    GIL hand-overs per page can wait a whole interval, which adds ~10 ms to every 20 ms page."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(interval)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)

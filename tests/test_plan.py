@@ -373,3 +373,28 @@ def test_approval_ignores_only_the_timing_of_relative_timers() -> None:
     assert unapproved_changes(absolute, _timer_plan(1_999_999_999, {})) == ["r1"]
     assert unapproved_changes(absolute, _timer_plan(1_900_000_000, {})) == []
     assert unapproved_changes(relative, _timer_plan(1_900_000_000, {})) == ["r1"]
+
+
+def test_a_plan_fed_page_by_page_equals_the_plan_of_the_whole_list() -> None:
+    """``Planning`` (what plan and drift use while the list is still arriving) gives the plan
+    ``make_plan`` gives for the whole list, however the list is cut into pages, a duplicate
+    name included (the later routine wins in both)."""
+    from reconciler.plan.planner import Planning  # noqa: PLC0415
+
+    wanted = [desired(f"r{i}") for i in range(12)]
+    live = [live_of(d) for d in wanted[:8]]
+    live[2]["enabled"] = False  # enable
+    live[3]["action"] = {**ACTION, "agent_name": "other"}  # update
+    live[4] = live_of(wanted[4], stack=None)  # unmanaged: needs adopt
+    live += [live_of(desired("gone-1")), live_of(desired("gone-2"), stack="team-b")]
+    live.append(live_of(wanted[5], description="later copy wins"))
+    options = PlanOptions(stack=STACK, target="local:x.db", prune=True)
+    whole = plan_to_json(make_plan(wanted, live, options))
+    actions = {a for c in whole["changes"] for a in c["action"]}
+    assert actions >= {"create", "update", "delete"}, actions
+    assert whole["unmanaged"], whole
+    for size in (1, 2, 3, 5, len(live)):
+        planning = Planning(wanted, options)
+        for start in range(0, len(live), size):
+            planning.add(live[start : start + size])
+        assert plan_to_json(planning.finish()) == whole, size

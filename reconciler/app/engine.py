@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from reconciler.live.base import Backend, WireRoutine
@@ -11,7 +11,7 @@ from reconciler.manifest.desired import to_desired
 from reconciler.manifest.loader import LoadResult, load
 from reconciler.plan.model import Plan
 from reconciler.plan.options import PlanOptions
-from reconciler.plan.planner import make_plan
+from reconciler.plan.planner import Planning
 from reconciler.workers import no_collection
 
 
@@ -59,9 +59,17 @@ def plan(
 ) -> Plan:
     """Read the live project (one paged list; or ``live``, already read) and plan against it."""
     live = backend.list_routines() if live is None else live
+    return plan_pages(settings, loaded, [live])
+
+
+def plan_pages(settings: Settings, loaded: LoadResult, pages: Iterable[list[WireRoutine]]) -> Plan:
+    """Plan against the live list as its pages arrive (``pages`` may block between them)."""
     with no_collection():
         desired = [to_desired(r) for r in loaded.routines]
         options = replace(settings.options, manifest_digest=loaded.digest)
-        result = make_plan(desired, live, options)
+        planning = Planning(desired, options)
+        for page in pages:
+            planning.add(page)
+        result = planning.finish()
     result.diagnostics[:0] = [d for d in loaded.diagnostics if d.severity == "warning"]
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from reconciler import paths
 from reconciler.app import agents
-from reconciler.app.engine import Context, load_desired, plan
+from reconciler.app.engine import Context, load_desired, plan, plan_pages
 from reconciler.apply import Locate
 from reconciler.diagnostics import Location, ReconcilerError
 from reconciler.live import locking
@@ -22,7 +23,13 @@ from reconciler.manifest.sources import is_project_file, read_text
 from reconciler.manifest.yamlsafe import YamlProblem, load_documents
 from reconciler.plan.model import Change, Plan
 from reconciler.views.base import View
-from reconciler.workers import DaemonPool, DeadlineExceeded, call_with_deadline, wait_for
+from reconciler.workers import (
+    DaemonPool,
+    DeadlineExceeded,
+    arriving,
+    call_with_deadline,
+    responsive_threads,
+)
 
 
 @dataclass
@@ -78,14 +85,33 @@ def compute_plan(ctx: Context, out: View, *, timeout: float | None = None) -> Pl
     The project is listed while the manifests load (the list waits on the network, the load
     on the CPU); invalid manifests still end the command before anything is planned."""
     deadline = deadline_after(timeout)
-    with open_backend(ctx.endpoint) as backend:
-        with DaemonPool(1, "list") as pool:
-            listing = pool.submit(backend.list_routines)
+    with open_backend(ctx.endpoint) as backend, responsive_threads():
+        listing = Listing.start(backend)
         loaded = load_checked(ctx, out)
         result = plan_live(
             ctx, loaded, backend, out, timeout=timeout, deadline=deadline, listing=listing
         )
     return Planned(result, locator(loaded))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list of the project under way in a worker thread, and its pages as they arrive."""
+
+    future: Future[list[WireRoutine]]
+    pages: queue.SimpleQueue[list[WireRoutine]]
+
+    @classmethod
+    def start(cls, backend: Backend) -> Listing:
+        """Start listing ``backend``'s routines."""
+        pages: queue.SimpleQueue[list[WireRoutine]] = queue.SimpleQueue()
+        with DaemonPool(1, "list") as pool:
+            future = pool.submit(lambda: backend.list_routines(on_page=pages.put))
+        return cls(future, pages)
+
+    def arriving(self, deadline: float | None) -> Iterator[list[WireRoutine]]:
+        """Each page as it arrives; then the list's error, if it failed."""
+        return arriving(self.future, self.pages, deadline)
 
 
 def load_checked(ctx: Context, out: View) -> LoadResult:
@@ -107,7 +133,7 @@ def plan_live(
     *,
     timeout: float | None,
     deadline: float | None,
-    listing: Future[list[WireRoutine]] | None = None,
+    listing: Listing | None = None,
 ) -> Plan:
     """Read the live project (within ``deadline``; or wait for ``listing``, already under way)
     and plan, checking the referenced agents meanwhile (``ctx.agent_check``); errors exit 1,
@@ -117,8 +143,7 @@ def plan_live(
         if listing is None:
             result = call_with_deadline(lambda: plan(ctx.settings, loaded, backend), deadline)
         else:
-            live = wait_for(listing, deadline)
-            result = plan(ctx.settings, loaded, backend, live)
+            result = plan_pages(ctx.settings, loaded, listing.arriving(deadline))
         if check is not None:
             result.diagnostics += check.diagnostics(deadline, agents.writes(result))
     except BackendError as err:

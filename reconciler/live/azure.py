@@ -29,7 +29,7 @@ from reconciler.contract.limits import LIST_PAGE_MAX
 from reconciler.live import azure_pages, calls, credentials, emulator_lock, wiretap
 from reconciler.live.azure_errors import BadResponse, translate
 from reconciler.live.azure_raw import raw_call
-from reconciler.live.base import BackendError, Closing, WireRoutine
+from reconciler.live.base import BackendError, Closing, PageSink, WireRoutine
 from reconciler.live.endpoint import is_loopback
 from reconciler.live.locking import LockHolder
 
@@ -115,10 +115,11 @@ class AzureBackend(Closing):
         """The project endpoint."""
         return self.endpoint
 
-    def list_routines(self) -> list[WireRoutine]:
+    def list_routines(self, on_page: PageSink | None = None) -> list[WireRoutine]:
         """Every routine, following next_link pages of the maximum size."""
         with self._translated("list routines", None):
-            return collect_pages(azure_pages.pages(self._client, LIST_PAGE_MAX, self._call))
+            pages = azure_pages.pages(self._client, LIST_PAGE_MAX, self._call)
+            return collect_pages(pages, on_page)
 
     def get(self, name: str) -> WireRoutine | None:
         """One routine, or None when absent."""
@@ -230,17 +231,25 @@ class AzureBackend(Closing):
         )
 
 
-def collect_pages(pages: Iterable[tuple[list[Any], str | None]]) -> list[WireRoutine]:
+def collect_pages(
+    pages: Iterable[tuple[list[Any], str | None]], on_page: PageSink | None = None
+) -> list[WireRoutine]:
     """All routines of a paged list (each page's items and its next link); a repeated cursor,
     a page that adds nothing new while promising more, or more than ``MAX_ROUTINES`` stop with
-    ``BadResponse`` (a paging loop)."""
+    ``BadResponse`` (a paging loop). ``on_page`` gets the routines each page adds."""
     found: dict[str, WireRoutine] = {}
     cursors: set[str] = set()
     for page, following in pages:
         before = len(found)
+        added: list[WireRoutine] = []
         for item in page:
             routine = routine_dict(item)
-            found.setdefault(str(routine["name"]), routine)
+            name = str(routine["name"])
+            if name not in found:
+                found[name] = routine
+                added.append(routine)
+        if on_page is not None:
+            on_page(added)
         if following is None:
             break
         if following in cursors:

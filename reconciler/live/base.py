@@ -7,6 +7,7 @@ The service never returns ``authorization``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, Protocol, Self
 
 from reconciler.contract.agents import AgentInfo
@@ -14,6 +15,9 @@ from reconciler.diagnostics import Failure
 from reconciler.live.locking import LockHolder
 
 WireRoutine = dict[str, Any]
+PageSink = Callable[[list[WireRoutine]], None]
+"""Called with each page of a list, in order (the routines it adds)."""
+
 ErrorKind = Literal[
     "not_found",
     "invalid",
@@ -75,8 +79,9 @@ class Backend(Protocol):
         """Human-readable target (printed before anything else by every command)."""
         ...
 
-    def list_routines(self) -> list[WireRoutine]:
-        """Every routine in the project (all pages), oldest first."""
+    def list_routines(self, on_page: PageSink | None = None) -> list[WireRoutine]:
+        """Every routine in the project (all pages), oldest first; ``on_page`` is given each
+        page's routines as it arrives (so a plan can start before the last page)."""
         ...
 
     def get(self, name: str) -> WireRoutine | None:

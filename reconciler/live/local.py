@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from reconciler.contract import limits
 from reconciler.contract.agents import AgentInfo, permissive
-from reconciler.live.base import BackendError, Closing, ErrorKind, WireRoutine
+from reconciler.live.base import BackendError, Closing, ErrorKind, PageSink, WireRoutine
 from reconciler.live.locking import LockHolder
 from reconciler.service import RoutineStore, ServiceError, StoreError
 
@@ -65,7 +65,7 @@ class LocalBackend(Closing):
         """The underlying store (tests and the emulator reuse it)."""
         return self._store
 
-    def list_routines(self) -> list[WireRoutine]:
+    def list_routines(self, on_page: PageSink | None = None) -> list[WireRoutine]:
         """Every routine, oldest first, read a full page (100) at a time."""
         found: list[WireRoutine] = []
         cursor: str | None = None
@@ -73,6 +73,8 @@ class LocalBackend(Closing):
             while True:
                 page, cursor = self._store.list(PROJECT, limit=limits.LIST_PAGE_MAX, after=cursor)
                 found.extend(page)
+                if on_page is not None:
+                    on_page(page)
                 if cursor is None:
                     return found
 
@@ -164,8 +166,9 @@ class MissingLocalProject(Closing):
         """``local:PATH``."""
         return f"local:{self._path}"
 
-    def list_routines(self) -> list[WireRoutine]:
+    def list_routines(self, on_page: PageSink | None = None) -> list[WireRoutine]:
         """No routines."""
+        del on_page
         return []
 
     def get(self, name: str) -> WireRoutine | None:

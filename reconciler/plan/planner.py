@@ -23,28 +23,67 @@ from reconciler.plan.redact import redact
 
 def make_plan(desired: list[Desired], live: list[dict[str, Any]], options: PlanOptions) -> Plan:
     """The plan that makes ``live`` match ``desired`` within the stack's ownership scope."""
-    plan = Plan(
-        options.stack,
-        options.target,
-        options.manifest_digest,
-        options.prune,
-        environment=options.environment,
-    )
-    live_by_name = {str(r.get("name")): r for r in live}
-    declared = {d.name for d in desired}
-    for item in sorted(desired, key=lambda d: d.name):
-        result = _plan_declared(item, live_by_name.get(item.name), options)
+    planning = Planning(desired, options)
+    planning.add(live)
+    return planning.finish()
+
+
+Result = Change | Diagnostic | Unmanaged
+
+
+class Planning:
+    """``make_plan`` fed one page of the live list at a time: a declared routine is planned as
+    soon as its live routine arrives (the pages of a remote list come 20 ms or more apart, so the
+    diff is done when the last page is in); ``finish`` plans the rest. The same plan as
+    ``make_plan`` of the whole list (a later routine of the same name replaces an earlier one)."""
+
+    def __init__(self, desired: list[Desired], options: PlanOptions) -> None:
+        self._options = options
+        self._desired = sorted(desired, key=lambda d: d.name)
+        self._index: dict[str, list[int]] = {}
+        for position, item in enumerate(self._desired):
+            self._index.setdefault(item.name, []).append(position)
+        self._live: dict[str, dict[str, Any]] = {}
+        self._planned: dict[int, Result] = {}
+
+    def add(self, page: Iterable[dict[str, Any]]) -> None:
+        """Routines of the live list, in the order listed."""
+        for routine in page:
+            name = str(routine.get("name"))
+            self._live[name] = routine
+            for position in self._index.get(name, ()):
+                self._planned[position] = self._declared(self._desired[position], routine)
+
+    def finish(self) -> Plan:
+        """The plan, once every page has been added."""
+        options = self._options
+        plan = Plan(
+            options.stack,
+            options.target,
+            options.manifest_digest,
+            options.prune,
+            environment=options.environment,
+        )
+        for position, item in enumerate(self._desired):
+            result = self._planned.get(position)
+            if result is None:
+                result = self._declared(item, None)
+            if isinstance(result, Unmanaged):
+                plan.unmanaged.append(result)
+            elif isinstance(result, Diagnostic):
+                plan.diagnostics.append(result)
+            else:
+                plan.changes.append(result)
+        declared = set(self._index)
+        undeclared = [r for name, r in sorted(self._live.items()) if name not in declared]
+        plan_undeclared(undeclared, self._live, len(declared), options, plan)
+        return plan
+
+    def _declared(self, item: Desired, live: dict[str, Any] | None) -> Result:
+        result = _plan_declared(item, live, self._options)
         if isinstance(result, Change):
-            result = _refuse_past_timers(item, result, live_by_name.get(item.name), options)
-        if isinstance(result, Unmanaged):
-            plan.unmanaged.append(result)
-        elif isinstance(result, Diagnostic):
-            plan.diagnostics.append(result)
-        else:
-            plan.changes.append(result)
-    undeclared = [r for name, r in sorted(live_by_name.items()) if name not in declared]
-    plan_undeclared(undeclared, live_by_name, len(declared), options, plan)
-    return plan
+            return _refuse_past_timers(item, result, live, self._options)
+        return result
 
 
 # --- declared routines -------------------------------------------------------------------------
