@@ -225,6 +225,9 @@ def test_list_runs_pages_newest_first_and_filter(routines: Any, emu: Emulator) -
     assert [run.dispatch_id for run in routines.list_runs("r", limit=2, **HTTP)] == ids[::-1]
     oldest = routines.list_runs("r", limit=2, order="asc", **HTTP)
     assert [run.dispatch_id for run in oldest] == ids
+    queued = routines.list_runs("r", filter="attributes.status = 'SCHEDULED'", **HTTP)
+    assert len(list(queued)) == 5  # the clock is frozen: every run is still queued
+    admin(emu.url, "POST", "clock/advance", {"seconds": 3})  # queued 1 s, dispatching 2 s
     matching = routines.list_runs("r", filter="attributes.status = 'FINISHED'", **HTTP)
     assert len(list(matching)) == 5
     assert list(routines.list_runs("r", filter="attributes.status = 'FAILED'", **HTTP)) == []

@@ -88,6 +88,9 @@ def test_a_github_issue_event_fires_exactly_the_routines_that_take_it(
         "on_event",
     )
     assert run.trigger_event_payload == ISSUE
+    assert (run.status, run.phase) == ("SCHEDULED", "queued")  # the clock is frozen
+    admin(emu.url, "POST", "clock/advance", {"seconds": 3})
+    [run] = routines.list_runs("triage", **HTTP)
     assert (run.status, run.phase) == ("FINISHED", "completed")
     assert run.triggered_at.timestamp() == int(FROZEN_START)
     for name in ("other-repo", "on-close", "switched-off", "custom"):

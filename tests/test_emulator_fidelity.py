@@ -39,12 +39,15 @@ def routines(emu: Emulator) -> Iterator[Any]:
 
 
 def dispatch_at(routines: Any, emu: Emulator, seconds: list[float]) -> list[str]:
-    """One dispatch of routine ``r`` after each clock advance; the run ids, oldest first."""
+    """One dispatch of routine ``r`` after each clock advance, then 10 s more, so that every
+    run completed (each starts 1 s after its dispatch and ends 2 s later); the run ids,
+    oldest first."""
     routines.create_or_update("r", {"triggers": DAILY, "action": ACTION}, **HTTP)
     dispatched = []
     for step in seconds:
         admin(emu.url, "POST", "clock/advance", {"seconds": step})
         dispatched.append(routines.dispatch("r", **HTTP).dispatch_id)
+    admin(emu.url, "POST", "clock/advance", {"seconds": 10})
     runs = {run.dispatch_id: run.id for run in routines.list_runs("r", **HTTP)}
     return [runs[dispatch_id] for dispatch_id in dispatched]
 
@@ -68,13 +71,14 @@ def test_a_run_has_the_mlflow_status_beside_its_phase(routines: Any, emu: Emulat
 
 
 def test_time_comparisons_are_in_milliseconds(routines: Any, emu: Emulator) -> None:
+    # dispatched at +10, +20, +30 s: started 1 s later, ended 2 s after that
     first, second, third = dispatch_at(routines, emu, [10, 10, 10])
     assert filtered(routines, f"attributes.start_time > {START_MS + 15_000}") == [second, third]
     assert filtered(routines, f"attributes.start_time < {START_MS + 15_000}") == [first]
-    assert filtered(routines, f"attributes.start_time >= {START_MS + 20_000}") == [second, third]
-    assert filtered(routines, f"attributes.end_time <= {START_MS + 20_000}") == [first, second]
-    assert filtered(routines, f"attributes.start_time = {START_MS + 30_000}") == [third]
-    assert filtered(routines, f"attributes.start_time != {START_MS + 30_000}") == [first, second]
+    assert filtered(routines, f"attributes.start_time >= {START_MS + 21_000}") == [second, third]
+    assert filtered(routines, f"attributes.end_time <= {START_MS + 23_000}") == [first, second]
+    assert filtered(routines, f"attributes.start_time = {START_MS + 31_000}") == [third]
+    assert filtered(routines, f"attributes.start_time != {START_MS + 31_000}") == [first, second]
     # seconds are not milliseconds: every run started after this many milliseconds
     assert filtered(routines, f"attributes.start_time > {int(FROZEN_START) + 15}") == [
         first,

@@ -453,7 +453,7 @@ def test_enable_and_disable(store: RoutineStore) -> None:
     assert store.set_enabled(P, "r1", True)["enabled"] is True
 
 
-def test_dispatch_records_a_manual_run(store: RoutineStore) -> None:
+def test_dispatch_records_a_manual_run(store: RoutineStore, clock: FakeClock) -> None:
     body = {
         "triggers": {"t": CRON_T},
         "action": {"type": INVOCATIONS, "agent_endpoint_id": "ep-1", "session_id": "s-9"},
@@ -467,7 +467,12 @@ def test_dispatch_records_a_manual_run(store: RoutineStore) -> None:
     assert run["action_correlation_id"] == ack["action_correlation_id"]
     assert run["task_id"] == ack["task_id"]
     assert run["attempt_source"] == "manual_dispatch"
-    assert (run["status"], run["phase"]) == ("FINISHED", "completed")  # MLflow status, phase
+    assert (run["status"], run["phase"]) == ("SCHEDULED", "queued")  # MLflow status, phase
+    assert (run["started_at"], run["ended_at"]) == (None, None)
+    clock.advance(3)  # queued for 1 s, dispatching for 2 s
+    (run,), _ = store.list_runs(P, "r1")
+    assert (run["status"], run["phase"]) == ("FINISHED", "completed")
+    assert (run["started_at"], run["ended_at"]) == (T0 + 1, T0 + 3)
     assert (run["action_type"], run["agent_id"]) == (INVOCATIONS, "ep-1")
     assert (run["session_id"], run["conversation_id"]) == ("s-9", None)
     assert run["triggered_at"] == T0
@@ -565,7 +570,8 @@ def test_fire_due_only_writes_new_firings(store: RoutineStore, clock: FakeClock)
 
 def test_a_schedule_fires_in_its_windows_time_zone(store: RoutineStore, clock: FakeClock) -> None:
     store.put(P, "r1", schedule(cron="0 9 * * *", zone="W. Europe Standard Time"))
-    assert store.fire_due(T0 + 86_400) == 1
+    clock.advance(86_400)  # a run is read as of the store's clock
+    assert store.fire_due(clock.now()) == 1
     (run,), _ = store.list_runs(P, "r1")
     assert run["scheduled_fire_at"] == T0 + 8 * 3600  # 09:00 CET is 08:00 UTC
 
@@ -575,7 +581,8 @@ def test_the_watermark_of_a_new_routine_starts_at_creation(
 ) -> None:
     clock.advance(1000)
     store.put(P, "r1", schedule())
-    assert store.fire_due(T0 + 1200) == 1
+    clock.advance(200)
+    assert store.fire_due(clock.now()) == 1
     (run,), _ = store.list_runs(P, "r1")
     assert run["scheduled_fire_at"] == T0 + 1200
 
@@ -653,7 +660,8 @@ def test_an_edited_schedule_does_not_fire_its_past_slots(
     store.put(P, "r1", schedule(cron="0 * * * *"))
     clock.advance(610)
     store.put(P, "r1", schedule())
-    assert store.fire_due(T0 + 950) == 1
+    clock.advance(340)
+    assert store.fire_due(clock.now()) == 1
     (run,), _ = store.list_runs(P, "r1")
     assert run["scheduled_fire_at"] == T0 + 900
 
@@ -696,7 +704,8 @@ def test_event_routines_can_be_edited_as_time_passes(store: RoutineStore, clock:
 def test_fire_due_covers_every_project(store: RoutineStore, clock: FakeClock) -> None:
     store.put("a", "r1", schedule())
     store.put("b", "r1", schedule())
-    assert store.fire_due(T0 + 600) == 4
+    clock.advance(600)
+    assert store.fire_due(clock.now()) == 4
     assert len(store.list_runs("a", "r1")[0]) == 2
 
 

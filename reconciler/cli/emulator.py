@@ -21,6 +21,7 @@ from reconciler.emulator.faults import BadBody, DropMode, FaultConfig, ListMode
 from reconciler.emulator.server import Emulator
 from reconciler.live.endpoint import is_loopback
 from reconciler.service import StoreError
+from reconciler.service.failures import AgentFailure, parse_spec
 from reconciler.service.timers import DEFAULT_TIMER_AFTER_FIRE, TIMER_AFTER_FIRE, TimerAfterFire
 from reconciler.views import terminal
 
@@ -140,6 +141,16 @@ _RATE = click.FloatRange(0.0, 1.0)
     help="What a timer routine becomes once its timer fired: disable (enabled turns false, as "
     "Learn describes: the routine becomes inactive) or keep (it stays enabled).",
 )
+@click.option(
+    "--fail-agent",
+    "fail_agents",
+    multiple=True,
+    metavar="NAME[:RATE[:STATUS]]",
+    help="Runs of this agent fail: RATE of their attempts (default 1) as if the agent "
+    "answered STATUS (default 500; 408, 429 and 5xx are retried up to 3 attempts, other 4xx "
+    "end the run). Repeatable; replaces the --db file's failures (PUT "
+    "/_emulator/agents/failures changes them while it runs). Example: --fail-agent triage:1:400.",
+)
 @click.option("--seed", default=None, type=int, help="Seed for the random fault rates.")
 @click.option("--verbose", is_flag=True, help="Log one line per request to stderr.")
 @click.option(
@@ -164,6 +175,7 @@ def emulator(
     db: str,
     token: str | None,
     agents_file: str | None,
+    fail_agents: tuple[str, ...],
     clock_speed: float,
     timer_after_fire: TimerAfterFire,
     verbose: bool,
@@ -188,6 +200,9 @@ def emulator(
 
     A routine whose timer fired is disabled (Learn: it becomes inactive); to test a service
     that leaves it enabled instead: reconciler emulator --timer-after-fire keep.
+
+    Runs take emulated time (queued 1 s, dispatching 2 s, then completed or failed); to make an
+    agent's runs fail: reconciler emulator --fail-agent triage --clock-speed 10.
     """
     if fire_event is not None:
         emulator_events.fire(fire_event, endpoint, db)
@@ -214,8 +229,17 @@ def emulator(
         verbose=verbose,
         timer_after_fire=timer_after_fire,
         agents=None if agents_file is None else read_agents(agents_file),
+        failures=_failures(fail_agents) or None,
     )
     _serve(server)
+
+
+def _failures(specs: tuple[str, ...]) -> list[AgentFailure]:
+    """The ``--fail-agent`` values; a bad one is a usage error naming it."""
+    try:
+        return [parse_spec(spec) for spec in specs]
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--fail-agent") from None
 
 
 def _listening_line(server: Emulator) -> str:

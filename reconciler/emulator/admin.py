@@ -10,7 +10,10 @@ matching enabled routines as ``event_fire`` runs (``{"project"?, "type": "github
 "connection_id", "owner", "repository", "issue_event": "opened"|"closed", "payload"?}`` or
 ``{"project"?, "type": "custom", "provider", "event_name"?, "payload"?}``; the project defaults
 to ``_project``; the answer is ``{"fired": N, "runs": [{"routine", "id", "trigger_name"}]}``;
-``reconciler.service.events`` has the matching rules).
+``reconciler.service.events`` has the matching rules), and ``GET``/``PUT
+/_emulator/agents/failures``: the agents whose run attempts fail (``{"failures": [{"agent",
+"rate"?: 1.0, "status_code"?: 500, "error_type"?, "error_message"?}]}``; a PUT replaces them
+all, ``{"failures": []}`` clears them; ``reconciler.service.failures``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from reconciler.emulator.protocol import (
     parse_json,
 )
 from reconciler.emulator.state import EmulatorState
+from reconciler.service.failures import AgentFailure
 
 PREFIX: Final = "/_emulator"
 Handler = Callable[[EmulatorState, dict[str, Any]], Reply]
@@ -167,6 +171,24 @@ def _fire_event(state: EmulatorState, body: dict[str, Any]) -> Reply:
     return Reply(200, {"fired": len(runs), "runs": runs})
 
 
+def _get_failures(state: EmulatorState, _body: dict[str, Any]) -> Reply:
+    return Reply(200, {"failures": [f.to_json() for f in state.store.list_failures()]})
+
+
+def _put_failures(state: EmulatorState, body: dict[str, Any]) -> Reply:
+    unknown = sorted(set(body) - {"failures"})
+    listed = body.get("failures")
+    if unknown or not isinstance(listed, list):
+        message = 'the body must be {"failures": [{"agent": NAME, "rate"?, "status_code"?}]}'
+        raise HttpError(400, "invalid_value", message, param=unknown[0] if unknown else "failures")
+    try:
+        failing = [AgentFailure.from_json(item) for item in listed]
+    except ValueError as err:
+        raise HttpError(400, "invalid_value", str(err), param="failures") from None
+    state.store.replace_failures(failing)
+    return _get_failures(state, {})
+
+
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise HttpError(400, "invalid_value", f"{name} must be a number", param=name)
@@ -184,4 +206,5 @@ _ROUTES: Final[dict[str, dict[str, Handler]]] = {
     "/locks/renew": {"POST": _renew_lock},
     "/locks/release": {"POST": _release_lock},
     "/events": {"POST": _fire_event},
+    "/agents/failures": {"GET": _get_failures, "PUT": _put_failures},
 }

@@ -28,6 +28,7 @@ from reconciler.emulator.protocol import DEFAULT_PROJECT
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.ticker import Ticker
 from reconciler.service import RoutineStore
+from reconciler.service.failures import AgentFailure
 from reconciler.service.timers import DEFAULT_TIMER_AFTER_FIRE, TimerAfterFire
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -38,6 +39,7 @@ class Emulator:
     """An in-process emulator: ``start()`` binds (port 0 = any free port), ``stop()`` ends it.
 
     ``agents`` (when given) replaces the file's agent registry at start; ``None`` keeps it.
+    ``failures`` (when given) replaces the file's injected agent failures likewise.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class Emulator:
         tick_interval: float = 0.2,
         timer_after_fire: TimerAfterFire = DEFAULT_TIMER_AFTER_FIRE,
         agents: Sequence[AgentInfo] | None = None,
+        failures: Sequence[AgentFailure] | None = None,
     ) -> None:
         self.db = os.fspath(db)
         self.host = host
@@ -65,6 +68,7 @@ class Emulator:
         self._tick_interval = tick_interval
         self.timer_after_fire = timer_after_fire
         self._agents = None if agents is None else list(agents)
+        self._failures = None if failures is None else list(failures)
         self._state: EmulatorState | None = None
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -91,12 +95,14 @@ class Emulator:
         if self._server is not None:
             return self
         store = RoutineStore(self.db, self.clock, timer_after_fire=self.timer_after_fire)
-        if self._agents is not None:  # replaces the file's registry (empty: permissive)
-            try:
+        try:
+            if self._agents is not None:  # replaces the file's registry (empty: permissive)
                 store.replace_agents(self._agents)
-            except BaseException:
-                store.close()
-                raise
+            if self._failures is not None:
+                store.replace_failures(self._failures)
+        except BaseException:
+            store.close()
+            raise
         ticker = Ticker(store, self.clock, self._tick_interval)
         state = EmulatorState(
             store=store,

@@ -6,8 +6,9 @@ size the service allows, and stop with a clear error when the service repeats a 
 a page with nothing new (a paging loop).  Writes get long timeouts (creating a routine on a cold
 project can take minutes).  Retries are azure-core's RetryPolicy (408, 429, 5xx, dropped
 connections; honouring Retry-After), never a hand-written loop, and the configured total applies
-to every kind of retry.  ``dispatch`` is never retried (it is not idempotent); ``enable`` and
-``disable`` are, as they are idempotent.  Every failure becomes a ``BackendError`` with one clear
+to every kind of retry.  ``dispatch`` is never retried once it may have been received (it is
+not idempotent; only a failure to connect is); ``enable`` and ``disable`` are, as they are
+idempotent.  Every failure becomes a ``BackendError`` with one clear
 line (``azure_errors``).
 """
 
@@ -39,12 +40,15 @@ CONNECT_TIMEOUT = 30
 RETRY_TOTAL = 10
 RETRY_BACKOFF = 0.8
 MAX_ROUTINES = 200_000
-_NO_RETRY: dict[str, Any] = {
-    "retry_total": 0,
-    "retry_connect": 0,
+_DISPATCH_RETRY: dict[str, Any] = {
+    "retry_on_methods": frozenset({"POST"}),
     "retry_read": 0,
     "retry_status": 0,
 }
+"""``:dispatch_async`` is retried only when the request cannot have been sent: azure-core counts
+a failure to connect (``ServiceRequestError``) against ``retry_connect``, which keeps the
+configured total; a dropped or timed-out answer (``retry_read``) and any status, 429/5xx and
+Retry-After included (``retry_status``), exhaust the retries at once."""
 
 
 def retry_settings(environ: Mapping[str, str]) -> tuple[int, float]:
@@ -183,10 +187,22 @@ class AzureBackend(Closing):
                     break
             return runs
 
+    def iter_runs(
+        self, name: str, *, page_size: int = LIST_PAGE_MAX, filter_expression: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Run records, newest first, following ``next_link`` a page at a time."""
+        with self._translated("list runs", name):
+            pages = self._routines.list_runs(
+                name, limit=page_size, filter=filter_expression, **self._call
+            )
+            for run in pages:
+                yield _as_dict(run, "a run record")
+
     def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Queue one run; never retried (a retry could run the agent twice)."""
+        """Queue one run; retried only for a failure to connect, never once the request may
+        have been received (a retry could run the agent twice): ``_DISPATCH_RETRY``."""
         with self._translated("dispatch", name):
-            options = {**_NO_RETRY, **self._call}
+            options = {**_DISPATCH_RETRY, **self._call}
             result = self._routines.dispatch(name, payload=payload, **options)
             return _as_dict(result, "a dispatch acknowledgement")
 

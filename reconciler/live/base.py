@@ -7,7 +7,7 @@ The service never returns ``authorization``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal, Protocol, Self
 
 from reconciler.contract.agents import AgentInfo
@@ -142,6 +142,15 @@ class Runs(Protocol):
         """Run records of a routine, newest first."""
         ...
 
+    def iter_runs(
+        self, name: str, *, page_size: int = 100, filter_expression: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Run records of a routine, newest first, one page of ``page_size`` read at a time as
+        the iterator advances (``filter_expression``: an MLflow search filter). Stop reading
+        when enough was seen: the pages may not end (a service that repeats a cursor)."""
+        ...
+
     def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Queue one manual run (never retried blindly: it is not idempotent)."""
+        """Queue one manual run (``:dispatch_async``); never retried once the request may have
+        been received (it is not idempotent: a retry could run the agent twice)."""
         ...

@@ -128,6 +128,28 @@ class LocalBackend(Closing):
                     break
         return found
 
+    def iter_runs(
+        self,
+        name: str,
+        *,
+        page_size: int = limits.LIST_PAGE_MAX,
+        filter_expression: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Run records, newest first, a page at a time (each as it reads at the store's time)."""
+        cursor: str | None = None
+        while True:
+            with _translated():
+                page, cursor = self._store.list_runs(
+                    PROJECT,
+                    name,
+                    limit=page_size,
+                    after=cursor,
+                    filter_expression=filter_expression,
+                )
+            yield from page
+            if cursor is None:
+                return
+
     def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """Queue one manual run; returns ``{dispatch_id, action_correlation_id, task_id}``."""
         with _translated():
@@ -205,6 +227,18 @@ class MissingLocalProject(Closing):
         """No runs."""
         del name, limit
         return []
+
+    def iter_runs(
+        self,
+        name: str,
+        *,
+        page_size: int = limits.LIST_PAGE_MAX,
+        filter_expression: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """No routine exists, so its runs are a 404 (as ``dispatch``)."""
+        del page_size, filter_expression
+        self._refuse(name)
+        yield from ()
 
     def close(self) -> None:
         """Nothing to close."""

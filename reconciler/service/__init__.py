@@ -18,6 +18,10 @@ The modules follow the concerns of a request, each small enough to read on its o
 - ``cursors``: the opaque paging cursors of the list routes.
 - ``runs``: the firing model (watermarks, settling before a change), which firings are due
   (through ``reconciler.contract.firing``) and what a run record looks like; no SQL.
+- ``attempts``: a delivery's attempts over time (queued -> dispatching -> completed | failed,
+  retried by the delivery policy of ``reconciler.contract.delivery``) and how a run reads at a
+  given time; ``failures``: the agents whose attempts fail (injected for tests);
+  ``run_rows``: writing attempts to, and reading pages from, the ``runs`` table.
 - ``filters``: the ``filter`` of ``list_runs``, the subset of MLflow's search syntax served.
 - ``events``: GitHub issue and custom events (checking one, which triggers take it, its
   ``event_fire`` run), handed in by the emulator's admin route or ``--fire-event``.

@@ -11,15 +11,16 @@ disabled for an hour does not replay that hour when it is enabled again, and a s
 
 When a trigger fires is ``reconciler.contract.firing`` (``firings`` / ``next_firing``), the one
 definition the validator, the store, the emulator and plan previews share; this module only
-applies it to a stored routine and writes down what a completed run looks like. Event triggers
-(``github_issue``, ``custom``) have no times: ``reconciler.service.events`` fires them.
+applies it to a stored routine and writes down what a delivery's run record holds. Event
+triggers (``github_issue``, ``custom``) have no times: ``reconciler.service.events`` fires them.
 
 A run carries two states: ``phase``, the routine's own lifecycle (queued | dispatching |
 completed | failed), and ``status``, the status of the underlying MLflow run (RUNNING,
 SCHEDULED, FINISHED, FAILED, KILLED; the Learn example shows ``"FINISHED"`` and the SDK samples
 wait for ``status.lower() == "finished"``). The service does not publish how one maps to the
-other; ``MLFLOW_STATUS`` is this project's reading (docs/design.md, "The emulator"). Every run
-here completes at once, so only ``completed`` -> ``FINISHED`` is ever written.
+other; ``MLFLOW_STATUS`` is this project's reading (docs/design.md, "The emulator"). How a
+delivery's attempts move through the phases over time, and fail, is
+``reconciler.service.attempts``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def run_record(
     dispatch_id: str | None = None,
     event_payload: Json | None = None,
 ) -> Json:
-    """A completed RoutineRun (docs/design.md, "Service contract"); unknown values are null."""
+    """The RoutineRun of a delivery made at ``now``, as if it completed at once
+    (docs/design.md, "Service contract"); unknown values are null.
+    ``reconciler.service.attempts`` turns it into attempts that take time."""
     action = routine.action
     trigger_name, trigger = routine.trigger() if source != "manual_dispatch" else (None, {})
     at = int(now)

@@ -13,23 +13,25 @@ up to that time under its old definition (the firing model of ``reconciler.servi
 
 from __future__ import annotations
 
-import json
+import random
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from reconciler.contract.agents import AgentInfo
 from reconciler.contract.locks import LockHolder
-from reconciler.service import agents, locks, rows
+from reconciler.service import agents, failures, locks, rows
 from reconciler.service import sqlite as sql
 from reconciler.service.clock import SYSTEM_CLOCK, Clock
 from reconciler.service.connections import ProjectFile
 from reconciler.service.cursors import decode_cursor, encode_cursor
 from reconciler.service.errors import ServiceError, not_found
 from reconciler.service.events import event_record, matches, parse_event
-from reconciler.service.filters import Predicate, run_filter
+from reconciler.service.failures import AgentFailure
+from reconciler.service.filters import run_filter
 from reconciler.service.requests import check_page_args, check_payload, validate_put
 from reconciler.service.rows import Routine
+from reconciler.service.run_rows import insert_deliveries, select_page
 from reconciler.service.runs import due_records, new_id, next_fire, run_record
 from reconciler.service.timers import (
     DEFAULT_TIMER_AFTER_FIRE,
@@ -54,8 +56,11 @@ class RoutineStore(ProjectFile):
         *,
         read_only: bool = False,
         timer_after_fire: TimerAfterFire = DEFAULT_TIMER_AFTER_FIRE,
+        rng: random.Random | None = None,
     ) -> None:
         self._clock = clock
+        self._draw = (rng or random.Random()).random  # noqa: S311 - injected failures only
+        """Draws the outcome of an attempt against an agent's failure rate."""
         self.timer_after_fire = check_mode(timer_after_fire)
         """What a routine becomes once its timer fired (``reconciler.service.timers``)."""
         super().__init__(path, read_only=read_only)
@@ -139,7 +144,7 @@ class RoutineStore(ProjectFile):
             check_payload(payload, str(routine.action.get("type")))
             dispatch_id = new_id()
             record = run_record(routine, source="manual_dispatch", now=now, dispatch_id=dispatch_id)
-            conn.execute(sql.INSERT_RUN, (project, name, json.dumps(record)))
+            insert_deliveries(conn, project, [(name, record)], now, self._draw)
         return {
             "dispatch_id": dispatch_id,
             "action_correlation_id": record["action_correlation_id"],
@@ -156,16 +161,18 @@ class RoutineStore(ProjectFile):
         order: str = "desc",
         filter_expression: str | None = None,
     ) -> Page:
-        """One page of a routine's runs (newest first by default) and the next cursor; with a
-        filter (MLflow's syntax, the subset of ``reconciler.service.filters``), only the runs
-        it matches, so a page is never emptied by filtering while more runs match."""
+        """One page of a routine's runs (newest first by default) and the next cursor, each as it
+        reads now (``reconciler.service.attempts``); with a filter (MLflow's syntax, the subset
+        of ``reconciler.service.filters``), only the runs it matches, so a page is never
+        emptied by filtering while more runs match."""
         size = check_page_args(limit, order)
         wanted = run_filter(filter_expression)
         key = decode_cursor(after, "u", 1) if after is not None else ()
-        query = sql.LIST_RUNS_SELECT + sql.LIST_RUNS[(order, bool(key))]
+        now = self._clock.now()
         with self._read() as conn:
-            selected = conn.execute(query, (project, name, *key, -1 if wanted else size + 1))
-            found = _matching(selected, wanted, size + 1)
+            found = select_page(
+                conn, project, name, order=order, key=key, wanted=wanted, count=size + 1, now=now
+            )
             if not found and not rows.known(conn, project, name):
                 raise not_found(name)
         cursor = encode_cursor("u", found[size - 1][0]) if len(found) > size else None
@@ -194,11 +201,9 @@ class RoutineStore(ProjectFile):
                 for routine in map(Routine.from_row, selected.fetchall())
                 if matches(checked, routine.trigger()[1])
             ]
-            fired = [(routine.name, event_record(routine, checked, now)) for routine in taken]
-            conn.executemany(
-                sql.INSERT_RUN, [(project, name, json.dumps(run)) for name, run in fired]
-            )
-        return fired
+            made = [(routine.name, event_record(routine, checked, now)) for routine in taken]
+            first = insert_deliveries(conn, project, made, now, self._draw)
+        return [(name, run) for (name, _), run in zip(made, first, strict=True)]
 
     # -- the agent registry (``reconciler.service.agents``; shared by every project) --
 
@@ -216,6 +221,18 @@ class RoutineStore(ProjectFile):
         """The registered agents, by name (empty: the registry is permissive)."""
         with self._read() as conn:
             return agents.listed(conn)
+
+    # -- injected agent failures (``reconciler.service.failures``; shared by every project) --
+
+    def replace_failures(self, failing: Sequence[AgentFailure]) -> int:
+        """Make the injected agent failures exactly ``failing`` (empty: none); the count."""
+        with self._write() as conn:
+            return failures.replace(conn, failing)
+
+    def list_failures(self) -> tuple[AgentFailure, ...]:
+        """The injected agent failures, by agent."""
+        with self._read() as conn:
+            return tuple(failures.listed(conn).values())
 
     # -- stack locks (one apply per stack at a time) --
 
@@ -261,34 +278,10 @@ class RoutineStore(ProjectFile):
         return wire
 
     def _fire_settled(self, conn: sqlite3.Connection, routine: Routine, now: float) -> int:
-        """``_fire``, then disable a timer routine that fired its last firing (``disable``)."""
-        fired = self._fire(conn, routine, now)
+        """Write the attempts of each due firing of ``routine`` (count the firings), then
+        disable a timer routine that fired its last firing (``disable``)."""
+        made = [(routine.name, record) for record in due_records(routine, now)]
+        insert_deliveries(conn, routine.project, made, now, self._draw)
         if turned_off(routine, now, self.timer_after_fire):
             conn.execute(DISABLE_FIRED, (routine.seq,))
-        return fired
-
-    @staticmethod
-    def _fire(conn: sqlite3.Connection, routine: Routine, now: float) -> int:
-        """Insert one run per due firing of ``routine``; return how many."""
-        records = due_records(routine, now)
-        if not records:
-            return 0
-        conn.executemany(
-            sql.INSERT_RUN,
-            [(routine.project, routine.name, json.dumps(record)) for record in records],
-        )
-        return len(records)
-
-
-def _matching(
-    selected: Iterable[tuple[Any, str]], wanted: Predicate | None, count: int
-) -> list[tuple[int, Json]]:
-    """The first ``count`` of the selected (seq, record) rows that ``wanted`` matches."""
-    found: list[tuple[int, Json]] = []
-    for seq, text in selected:
-        record = json.loads(text)
-        if wanted is None or wanted(record):
-            found.append((int(seq), record))
-            if len(found) == count:
-                break
-    return found
+        return len(made)
