@@ -11,6 +11,7 @@ passes and is marked ``repeated``. In the UTC panel the hour of each change is m
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from reconciler.app.schedule import (
     Schedule,
     Timed,
     Window,
+    offset_at,
     offset_changes,
 )
 from reconciler.contract.zones import resolve_zone
@@ -33,6 +35,7 @@ MAX_HTML_DAYS: Final = 62
 MAX_AGENTS: Final = 12
 HOUR: Final = 3600
 _UTC: Final = ZoneInfo("UTC")
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _UTC_KEYS: Final = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT"})
 
 MarkKind = Literal["skipped", "repeated", "instant"]
@@ -154,7 +157,7 @@ def _grid(agent: str | None, timed: Sequence[Timed], window: Window, layout: _La
 
 
 def _panel(name: str, zone: ZoneInfo, fires: Iterable[int], window: Window, marks: _Marks) -> Panel:
-    counts = Counter(_hour_of(at, zone) for at in fires)
+    counts = _counts(fires, zone, window)
     first = _local(window.start, zone).date()
     last = _local(window.end - 1, zone).date()
     days = []
@@ -171,6 +174,22 @@ def _panel(name: str, zone: ZoneInfo, fires: Iterable[int], window: Window, mark
 
 def _local(moment: int, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(moment, UTC).astimezone(zone)
+
+
+def _counts(fires: Iterable[int], zone: ZoneInfo, window: Window) -> Counter[tuple[date, int]]:
+    """Fires per (local date, hour): the zone's offset is constant between its changes in the
+    window, so a fire's local hour is integer arithmetic (no datetime per fire)."""
+    changes = offset_changes(zone, window)
+    starts = [change.at for change in changes]
+    offsets = [offset_at(zone, window.start), *(change.after for change in changes)]
+    hours = Counter((at + offsets[bisect_right(starts, at)]) // HOUR for at in fires)
+    return Counter({_hour_key(index): count for index, count in hours.items()})
+
+
+def _hour_key(index: int) -> tuple[date, int]:
+    """(date, hour) of the ``index``-th hour since 1970-01-01 00:00 on a wall-clock line."""
+    days, hour = divmod(index, 24)
+    return date.fromordinal(_EPOCH_ORDINAL + days), hour
 
 
 def _hour_of(moment: int, zone: ZoneInfo) -> tuple[date, int]:
