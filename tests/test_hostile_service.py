@@ -153,14 +153,29 @@ def test_a_get_that_answers_a_string_is_a_clear_error(emu: Emulator, examples: P
     assert "; nothing written [manifests/" in failed
 
 
-def test_collect_pages_stops_on_a_repeated_cursor_even_when_pages_differ() -> None:
-    from reconciler.live.azure import collect_pages
+def test_walk_pages_stops_on_a_repeated_cursor_even_when_pages_differ() -> None:
+    from reconciler.live.azure import walk_pages
     from reconciler.live.azure_errors import BadResponse
+
+    def collect(pages: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        walk_pages(pages, found.extend)
+        return found
 
     pages = [[{"name": "a"}], [{"name": "b"}], [{"name": "c"}]]
     with pytest.raises(BadResponse, match="repeated a next_link cursor"):
-        collect_pages(zip(pages, ["x", "y", "x"], strict=True))
-    done = collect_pages(zip(pages, ["x", "y", None], strict=True))
+        collect(zip(pages, ["x", "y", "x"], strict=True))
+    done = collect(zip(pages, ["x", "y", None], strict=True))
     assert [r["name"] for r in done] == ["a", "b", "c"]
     with pytest.raises(BadResponse, match="added no new routines"):
-        collect_pages(zip([[{"name": "a"}], [{"name": "a"}]], ["x", "y"], strict=True))
+        collect(zip([[{"name": "a"}], [{"name": "a"}]], ["x", "y"], strict=True))
+    given: list[list[str]] = []
+    walk_pages(
+        zip(
+            [[{"name": "a"}, {"name": "b"}], [{"name": "b"}, {"name": "c"}]],
+            ["x", None],
+            strict=True,
+        ),
+        lambda p: given.append([r["name"] for r in p]),
+    )
+    assert given == [["a", "b"], ["c"]]  # each page's new routines only

@@ -98,7 +98,7 @@ def compute_plan(ctx: Context, out: View, *, timeout: float | None = None) -> Pl
 class Listing:
     """A list of the project under way in a worker thread, and its pages as they arrive."""
 
-    future: Future[list[WireRoutine]]
+    future: Future[None]
     pages: queue.SimpleQueue[list[WireRoutine]]
 
     @classmethod
@@ -106,7 +106,7 @@ class Listing:
         """Start listing ``backend``'s routines."""
         pages: queue.SimpleQueue[list[WireRoutine]] = queue.SimpleQueue()
         with DaemonPool(1, "list") as pool:
-            future = pool.submit(lambda: backend.list_routines(on_page=pages.put))
+            future = pool.submit(lambda: backend.each_page(pages.put))
         return cls(future, pages)
 
     def arriving(self, deadline: float | None) -> Iterator[list[WireRoutine]]:

@@ -119,11 +119,16 @@ class AzureBackend(Closing):
         """The project endpoint."""
         return self.endpoint
 
-    def list_routines(self, on_page: PageSink | None = None) -> list[WireRoutine]:
+    def list_routines(self) -> list[WireRoutine]:
         """Every routine, following next_link pages of the maximum size."""
+        found: list[WireRoutine] = []
+        self.each_page(found.extend)
+        return found
+
+    def each_page(self, on_page: PageSink) -> None:
+        """Each page's new routines to ``on_page``, as the pages arrive."""
         with self._translated("list routines", None):
-            pages = azure_pages.pages(self._client, LIST_PAGE_MAX, self._call)
-            return collect_pages(pages, on_page)
+            walk_pages(azure_pages.pages(self._client, LIST_PAGE_MAX, self._call), on_page)
 
     def get(self, name: str) -> WireRoutine | None:
         """One routine, or None when absent."""
@@ -247,35 +252,31 @@ class AzureBackend(Closing):
         )
 
 
-def collect_pages(
-    pages: Iterable[tuple[list[Any], str | None]], on_page: PageSink | None = None
-) -> list[WireRoutine]:
-    """All routines of a paged list (each page's items and its next link); a repeated cursor,
-    a page that adds nothing new while promising more, or more than ``MAX_ROUTINES`` stop with
-    ``BadResponse`` (a paging loop). ``on_page`` gets the routines each page adds."""
-    found: dict[str, WireRoutine] = {}
+def walk_pages(pages: Iterable[tuple[list[Any], str | None]], on_page: PageSink) -> None:
+    """The routines each page of a paged list adds (each page's items and its next link),
+    given to ``on_page``; a repeated cursor, a page that adds nothing new while promising more,
+    or more than ``MAX_ROUTINES`` stop with ``BadResponse`` (a paging loop)."""
+    seen: set[str] = set()
     cursors: set[str] = set()
     for page, following in pages:
-        before = len(found)
+        before = len(seen)
         added: list[WireRoutine] = []
         for item in page:
             routine = routine_dict(item)
             name = str(routine["name"])
-            if name not in found:
-                found[name] = routine
+            if name not in seen:
+                seen.add(name)
                 added.append(routine)
-        if on_page is not None:
-            on_page(added)
+        on_page(added)
         if following is None:
             break
         if following in cursors:
             raise BadResponse("the service repeated a next_link cursor (a paging loop)")
-        if len(found) == before:
+        if len(seen) == before:
             raise BadResponse("a page with a next_link added no new routines (a paging loop)")
-        if len(found) > MAX_ROUTINES:
+        if len(seen) > MAX_ROUTINES:
             raise BadResponse(f"more than {MAX_ROUTINES} routines: stopping (a paging loop?)")
         cursors.add(following)
-    return list(found.values())
 
 
 def routine_dict(item: Any) -> WireRoutine:

@@ -79,9 +79,13 @@ class Backend(Protocol):
         """Human-readable target (printed before anything else by every command)."""
         ...
 
-    def list_routines(self, on_page: PageSink | None = None) -> list[WireRoutine]:
-        """Every routine in the project (all pages), oldest first; ``on_page`` is given each
-        page's routines as it arrives (so a plan can start before the last page)."""
+    def list_routines(self) -> list[WireRoutine]:
+        """Every routine in the project (all pages), oldest first."""
+        ...
+
+    def each_page(self, on_page: PageSink) -> None:
+        """The same list, each page's routines given to ``on_page`` as it arrives and none
+        kept here (so a plan starts before the last page and need not hold every routine)."""
         ...
 
     def get(self, name: str) -> WireRoutine | None:

@@ -65,18 +65,21 @@ class LocalBackend(Closing):
         """The underlying store (tests and the emulator reuse it)."""
         return self._store
 
-    def list_routines(self, on_page: PageSink | None = None) -> list[WireRoutine]:
+    def list_routines(self) -> list[WireRoutine]:
         """Every routine, oldest first, read a full page (100) at a time."""
         found: list[WireRoutine] = []
+        self.each_page(found.extend)
+        return found
+
+    def each_page(self, on_page: PageSink) -> None:
+        """Each page of the list to ``on_page``, oldest first."""
         cursor: str | None = None
         with _translated():
             while True:
                 page, cursor = self._store.list(PROJECT, limit=limits.LIST_PAGE_MAX, after=cursor)
-                found.extend(page)
-                if on_page is not None:
-                    on_page(page)
+                on_page(page)
                 if cursor is None:
-                    return found
+                    return
 
     def get(self, name: str) -> WireRoutine | None:
         """One routine, or None when it does not exist."""
@@ -188,10 +191,13 @@ class MissingLocalProject(Closing):
         """``local:PATH``."""
         return f"local:{self._path}"
 
-    def list_routines(self, on_page: PageSink | None = None) -> list[WireRoutine]:
+    def list_routines(self) -> list[WireRoutine]:
         """No routines."""
-        del on_page
         return []
+
+    def each_page(self, on_page: PageSink) -> None:
+        """One empty page."""
+        on_page([])
 
     def get(self, name: str) -> WireRoutine | None:
         """Nothing exists."""

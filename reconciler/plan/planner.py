@@ -50,8 +50,16 @@ class Planning:
         """Routines of the live list, in the order listed."""
         for routine in page:
             name = str(routine.get("name"))
-            self._live[name] = routine
-            for position in self._index.get(name, ()):
+            positions = self._index.get(name)
+            if positions is None:
+                self._live[name] = routine  # undeclared: prune may delete it
+                continue
+            # Declared: planned now; pruning needs only its name and ownership record.
+            self._live[name] = {
+                "name": routine.get("name"),
+                "description": routine.get("description"),
+            }
+            for position in positions:
                 self._planned[position] = self._declared(self._desired[position], routine)
 
     def finish(self) -> Plan:
@@ -177,6 +185,7 @@ def _create(d: Desired, options: PlanOptions) -> Change:
         body=_body(d, after, record),
         source=d.source,
         relative_timers=sorted(d.durations),
+        smoke=d.smoke,
     )
 
 
