@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from reconciler.contract import localtime
 from reconciler.contract.firing import firings
 from reconciler.contract.zones import resolve_zone
 from reconciler.diagnostics import ReconcilerError
@@ -27,7 +28,6 @@ MAX_FIRES: Final = 1_000_000
 DAY: Final = 86_400
 _FIRST_YEAR: Final = 1971
 _LAST_YEAR: Final = 9000
-_STEP: Final = 3 * 3600  # no zone changes its offset twice within three hours
 
 
 @dataclass(frozen=True)
@@ -244,32 +244,13 @@ def _changes(timed: Sequence[Timed], window: Window) -> Iterator[OffsetChange]:
 
 
 def offset_changes(zone: ZoneInfo, window: Window) -> list[OffsetChange]:
-    """Every instant in the window where ``zone``'s UTC offset changes."""
-    found: list[OffsetChange] = []
-    moment, offset = window.start, offset_at(zone, window.start)
-    while moment < window.end - 1:
-        step = min(moment + _STEP, window.end - 1)
-        later = offset_at(zone, step)
-        if later != offset:
-            found.append(
-                OffsetChange(zone.key, _first_at(zone, moment, step, later), offset, later)
-            )
-        moment, offset = step, later
-    return found
-
-
-def _first_at(zone: ZoneInfo, low: int, high: int, offset: int) -> int:
-    """The first instant in ``(low, high]`` with ``offset`` (which ``high`` has)."""
-    while high - low > 1:
-        middle = (low + high) // 2
-        if offset_at(zone, middle) == offset:
-            high = middle
-        else:
-            low = middle
-    return high
+    """Every instant in the window where ``zone``'s UTC offset changes (``contract.localtime``)."""
+    return [
+        OffsetChange(zone.key, change.at, change.before, change.after)
+        for change in localtime.offset_changes(zone, window.start, window.end)
+    ]
 
 
 def offset_at(zone: ZoneInfo, moment: int) -> int:
     """``zone``'s UTC offset at ``moment``, in seconds."""
-    offset = datetime.fromtimestamp(moment, UTC).astimezone(zone).utcoffset()
-    return 0 if offset is None else int(offset.total_seconds())
+    return localtime.offset_at(zone, moment)
