@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("reconciler.cli.plan", "plan"),
     "apply": ("reconciler.cli.apply", "apply"),
     "drift": ("reconciler.cli.drift", "drift"),
+    "status": ("reconciler.cli.status", "status"),
     "export": ("reconciler.cli.export", "export_command"),
     "render": ("reconciler.cli.render", "render"),
     "emulator": ("reconciler.cli.emulator", "emulator"),
