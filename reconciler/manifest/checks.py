@@ -26,6 +26,7 @@ from reconciler.diagnostics import Diagnostic, error, warning
 from reconciler.manifest.models import RoutineSpec
 from reconciler.manifest.pointers import check_pointers
 from reconciler.manifest.schema import manifest_schema, validator_for
+from reconciler.manifest.smoke import check_smoke
 from reconciler.manifest.yamlsafe import Document, Path
 from reconciler.paths import dotted as render_path
 
@@ -180,7 +181,10 @@ def _check_routine(raw: Any, index: int, scope: Scope, found: Found) -> None:
                 False,
                 _severity(violation, scope),
             )
-        for pointer in check_pointers(raw.get("reconcile"), raw):
+        for pointer in [
+            *check_pointers(raw.get("reconcile"), raw),
+            *check_smoke(raw.get("reconcile")),
+        ]:
             found[(*prefix, *pointer.path)] = (pointer.message, False, "error")
     spec, problems = validated(raw, index)
     if spec is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from reconciler import paths
 from reconciler.manifest.loader import DesiredRoutine
+from reconciler.manifest.smoke import to_smoke
 from reconciler.plan.desired import Desired
 
 _CLIENT_ONLY_TRIGGER_FIELDS = ("time_zone",)
@@ -29,6 +30,7 @@ def to_desired(routine: DesiredRoutine) -> Desired:
         ignore=tuple(paths.parse(p) for p in spec.reconcile.ignore_differences),
         sensitive=tuple(paths.parse(p) for p in spec.reconcile.sensitive),
         source=routine.source,
+        smoke=to_smoke(spec.reconcile.smoke),
     )
 
 

@@ -6,7 +6,7 @@ names are the service's own, so the YAML in the reference deploy pattern is vali
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -41,6 +41,21 @@ ManifestAction = Annotated[
 ]
 
 
+class SmokeSettings(wire.WireModel):
+    """A smoke test run by apply --smoke after the routine is created, updated or enabled."""
+
+    input: Any = Field(
+        default=None,
+        description="The dispatch input (any JSON, passed as is; at most 32,768 characters); "
+        "omitted: the routine's own action input.",
+    )
+    timeout: int | str = Field(
+        default="5m",
+        description="How long to wait for the run to complete or fail: a duration (90s, 5m, at "
+        "most 1h) or seconds.",
+    )
+
+
 class ReconcileSettings(wire.WireModel):
     """Settings for the reconciler itself; never sent to the service as such."""
 
@@ -62,6 +77,12 @@ class ReconcileSettings(wire.WireModel):
         default_factory=list,
         description="JSON pointers (e.g. /action/input/api_key) whose values are redacted in "
         "every plan, diff and report.",
+    )
+    smoke: SmokeSettings | None = Field(
+        default=None,
+        description="Dispatch the routine once after each apply that changes it (apply --smoke, "
+        "or smoke: true for the environment in reconciler.yaml), wait for the run, and fail the "
+        "deploy if it fails; e.g. {input: 'smoke test', timeout: 5m}.",
     )
 
 

@@ -30,6 +30,7 @@ def decide(
         diff=[redact_diff(x, d.sensitive) for x in kept],
         source=d.source,
         relative_timers=sorted(d.durations),
+        smoke=d.smoke,
     )
     causes = _replace_causes(before, after, old, new)
     if causes:

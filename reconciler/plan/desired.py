@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.diagnostics import Location
+from reconciler.plan.smoke import Smoke
 
 Pattern = tuple[str, ...]
 
@@ -27,3 +28,5 @@ class Desired:
     ignore: tuple[Pattern, ...] = ()
     sensitive: tuple[Pattern, ...] = ()
     source: Location | None = None
+    smoke: Smoke | None = None
+    """``reconcile.smoke``: dispatched after an apply that changes it (``apply --smoke``)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, Location, has_errors
 from reconciler.plan.diff import FieldDiff
+from reconciler.plan.smoke import Smoke
 
 FORMAT_VERSION = "1"
 
@@ -109,6 +110,9 @@ class Change:
     notes: list[str] = field(default_factory=list)
     """Information for people that is neither a change nor drift (a timer that fired and that
     the service turned off: ``plan.fired``)."""
+    smoke: Smoke | None = None
+    """The routine's declared smoke test (``apply --smoke`` runs it after a create, update,
+    replace or enable: ``plan.smoke.SMOKED_ACTIONS``)."""
 
     @property
     def is_change(self) -> bool:

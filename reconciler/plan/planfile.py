@@ -14,6 +14,7 @@ import json
 from typing import Any, Final
 
 from reconciler.diagnostics import Diagnostic, Location
+from reconciler.plan import smoke
 from reconciler.plan.diff import FieldDiff
 from reconciler.plan.model import Action, BlockedDelete, Change, Plan, Unmanaged
 
@@ -60,6 +61,7 @@ def _change(change: Change) -> dict[str, Any]:
         "relative_timers": list(change.relative_timers),
         "field_prints": dict(change.field_prints),
         "notes": list(change.notes),
+        "smoke": smoke.encode(change.smoke),
     }
 
 
@@ -79,6 +81,7 @@ def _unchange(data: dict[str, Any]) -> Change:
         relative_timers=[str(name) for name in data["relative_timers"]],
         field_prints={str(k): str(v) for k, v in data["field_prints"].items()},
         notes=[str(note) for note in data.get("notes", [])],
+        smoke=smoke.decode(data.get("smoke")),
     )
 
 

@@ -17,6 +17,7 @@ from reconciler.plan.model import (
     Plan,
     Unmanaged,
 )
+from reconciler.plan.smoke import SMOKED_ACTIONS, smoke_to_json
 
 
 def change_to_json(change: Change) -> dict[str, Any]:
@@ -36,6 +37,8 @@ def change_to_json(change: Change) -> dict[str, Any]:
         result["relative_timers"] = list(change.relative_timers)
     if change.notes:
         result["notes"] = list(change.notes)
+    if change.smoke is not None and change.action.value in SMOKED_ACTIONS:
+        result["smoke"] = smoke_to_json(change.smoke)
     if change.source is not None:
         result["source"] = {
             "file": change.source.file,
