@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from reconciler.app.run_watch import Attempts, Poll, Progress, settle, watch
@@ -37,7 +37,10 @@ __all__ = [
     "Progress",
     "dispatch_all",
     "dispatch_and_wait",
+    "dispatch_once",
+    "error_of",
     "payload_for",
+    "wait_for_run",
 ]
 
 
@@ -99,22 +102,52 @@ def dispatch_and_wait(
     """Dispatch ``name`` once and (``wait``) wait up to ``timeout`` seconds (None: no limit)
     for its delivery to complete or fail."""
     started = time.monotonic()
+    sent = dispatch_once(runs, name, payload)
+    if not wait or sent.state != "dispatched":
+        return sent
+    return wait_for_run(
+        runs, sent, timeout=timeout, on_progress=on_progress, poll=poll, started=started
+    )
+
+
+def dispatch_once(runs: Runs, name: str, payload: Json | None = None) -> Outcome:
+    """Send ``:dispatch_async`` once: ``dispatched`` with the acknowledgement, ``refused``
+    (answered with an error: nothing was queued) or ``error`` (it may have been received)."""
     try:
         ack = dict(runs.dispatch(name, payload))
     except BackendError as err:
-        state: State = "error" if err.maybe_applied else "refused"
-        return Outcome(name, state, message=_refusal(err))
+        return Outcome(name, "error" if err.maybe_applied else "refused", message=_refusal(err))
     dispatch_id = ack.get("dispatch_id")
     if not isinstance(dispatch_id, str) or not dispatch_id:
-        message = "the service acknowledged the dispatch without a dispatch_id"
-        return Outcome(name, "error" if wait else "dispatched", ack=ack, message=message)
-    if not wait:
-        return Outcome(name, "dispatched", dispatch_id, ack)
-    deadline = None if timeout is None else started + timeout
+        message = "the service acknowledged the dispatch without a dispatch_id: nothing to wait for"
+        return Outcome(name, "dispatched", ack=ack, message=message)
+    return Outcome(name, "dispatched", dispatch_id, ack)
+
+
+def wait_for_run(
+    runs: Runs,
+    sent: Outcome,
+    *,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    on_progress: OnProgress | None = None,
+    poll: Poll | None = None,
+    started: float | None = None,
+) -> Outcome:
+    """Wait for the delivery of an acknowledged dispatch (``dispatch_once``) to settle, up to
+    ``timeout`` seconds from ``started`` (a ``time.monotonic()`` value; default: now)."""
+    begun = time.monotonic() if started is None else started
+    if sent.dispatch_id is None:
+        return replace(sent, state="error", message=sent.message or "nothing was dispatched")
+    deadline = None if timeout is None else begun + timeout
     watched = watch(
-        runs, name, dispatch_id, deadline=deadline, poll=poll or Poll(), on_progress=on_progress
+        runs,
+        sent.name,
+        sent.dispatch_id,
+        deadline=deadline,
+        poll=poll or Poll(),
+        on_progress=on_progress,
     )
-    return _outcome(name, dispatch_id, ack, watched, time.monotonic() - started)
+    return _outcome(sent.name, sent.dispatch_id, sent.ack, watched, time.monotonic() - begun)
 
 
 def dispatch_all(

@@ -3,7 +3,9 @@
 ``agents load FILE`` makes the registry exactly the file's agents (``agents: []`` empties it:
 any agent name is accepted again); ``agents list`` shows it. ``reconciler emulator --agents
 FILE`` does the same for the emulator at start; both read the format of
-``reconciler.manifest.agents_file``.
+``reconciler.manifest.agents_file``. ``agents fail NAME[:RATE[:STATUS]]...`` makes those agents'
+runs fail (``reconciler.service.failures``; ``--clear``: none fails), as ``reconciler emulator
+--fail-agent`` does for the emulator.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from reconciler.diagnostics import ReconcilerError
 from reconciler.live.endpoint import Endpoint
 from reconciler.live.local import LocalBackend
 from reconciler.manifest.agents_file import load_agents
+from reconciler.service.failures import AgentFailure, parse_spec
 from reconciler.views import factory
 
 
@@ -71,22 +74,66 @@ def list_agents(*, target: TargetArgs) -> None:
     """Show the local project's agent registry."""
     endpoint = _local(build(target, require_paths=False).endpoint)
     registered: Sequence[AgentInfo] = ()
+    failing: Sequence[AgentFailure] = ()
     if os.path.exists(endpoint.value):
         with LocalBackend(endpoint.value, read_only=True) as backend:
             registered = backend.store.list_agents()
+            failing = backend.store.list_failures()
     out = factory.make(None)
     if not registered:
         out.line(f"No agents registered in {endpoint.display}: any agent name is accepted.")
     for agent in registered:
         identity = agent.identity or "none"
         out.line(f"{agent.name}  kind={agent.kind} state={agent.state} identity={identity}")
+    for failure in failing:
+        out.line(f"runs of {failure.agent} fail: {_described(failure)}")
 
 
-def _local(endpoint: Endpoint) -> Endpoint:
+@agents.command(name="fail")
+@click.argument("specs", nargs=-1, metavar="NAME[:RATE[:STATUS]]...")
+@click.option("--clear", is_flag=True, help="No agent's runs fail any more.")
+@target_options
+def fail(*, specs: tuple[str, ...], clear: bool, target: TargetArgs) -> None:
+    """Make the runs of these agents fail in the local project (to test run health, alerts or
+    a smoke gate): RATE of their attempts (default 1) fail as if the agent answered STATUS
+    (default 500; 408, 429 and 5xx are retried up to 3 attempts, other 4xx end the run). Replaces
+    the agents that failed before. Examples:
+
+    \b
+        reconciler agents fail triage            every run of triage fails, after 3 attempts
+        reconciler agents fail triage:0.5 other:1:400
+        reconciler agents fail --clear
+    """
+    if bool(specs) == clear:
+        raise click.UsageError("name the failing agents (NAME[:RATE[:STATUS]]) or pass --clear")
+    failing = _specs(specs)
+    endpoint = _local(build(target, require_paths=False).endpoint, "agents fail works")
+    with LocalBackend(endpoint.value) as backend:
+        count = backend.store.replace_failures(failing)
+    out = factory.make(None)
+    if not count:
+        out.line(f"No agent's runs fail in {endpoint.display}.")
+    for failure in failing:
+        out.line(f"Runs of {failure.agent} fail in {endpoint.display}: {_described(failure)}.")
+
+
+def _specs(specs: tuple[str, ...]) -> list[AgentFailure]:
+    try:
+        return [parse_spec(spec) for spec in specs]
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="NAME[:RATE[:STATUS]]") from None
+
+
+def _described(failure: AgentFailure) -> str:
+    return f"{failure.rate:.0%} of attempts, answered {failure.status_code}"
+
+
+def _local(endpoint: Endpoint, what: str = "agents load and list work") -> Endpoint:
     if endpoint.kind != "local":
         raise ReconcilerError(
-            f"agents load and list work on a local project, not {endpoint.display}",
+            f"{what} on a local project, not {endpoint.display}",
             hint="a Foundry project's agents live in Foundry; for the emulator, start it with "
-            "--agents FILE or load into its --db file with --endpoint local:PATH",
+            "--agents FILE (--fail-agent NAME) or load into its --db file with --endpoint "
+            "local:PATH",
         )
     return endpoint

@@ -1,8 +1,10 @@
-"""Progress while apply runs, so that a slow apply never looks hung.
+"""Progress while apply runs, or while a dispatch is waited for, so that nothing looks hung.
 
 On a terminal: a live status line (done/total, in flight, elapsed) under the per-change lines,
 drawn by rich. Off a terminal (CI logs): every ``RECONCILER_HEARTBEAT`` seconds (default 30) one
-line naming what is still in flight, so the log never goes quiet for long.
+line naming what is still in flight, so the log never goes quiet for long. Waiting for a run
+(``DispatchWatch``): the live line names the run's phase and attempt; off a terminal, one line
+per change of either.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.status import Status
 
+from reconciler.app.run_watch import Progress as WaitProgress
 from reconciler.apply import ChangeResult
+from reconciler.contract.delivery import MAX_ATTEMPTS
 from reconciler.plan.model import Change
 
 HEARTBEAT_SECONDS = 30.0
@@ -95,3 +99,53 @@ def _beat(progress: ApplyProgress, stop: threading.Event) -> None:
     interval = heartbeat_seconds()
     while not stop.wait(interval):
         progress.console.print(f"  … still applying: {progress.summary()}", highlight=False)
+
+
+class DispatchWatch:
+    """Progress while ``reconciler dispatch --wait`` (or a smoke gate) waits for runs: on a
+    terminal one live status line; elsewhere one line whenever a run's phase or attempt changes.
+    Call it with each ``Progress`` (from any thread)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.lock = threading.Lock()
+        self.seen: dict[str, tuple[str | None, int]] = {}
+        self.status: Status | None = None
+
+    def __call__(self, progress: WaitProgress) -> None:
+        """One poll's view of one dispatch."""
+        line = _waiting(progress)
+        with self.lock:
+            state = (progress.phase, progress.attempt)
+            changed = self.seen.get(progress.dispatch_id) != state
+            self.seen[progress.dispatch_id] = state
+            if self.status is not None:
+                self.status.update(line)
+            elif changed:
+                self.console.print(f"  {line}", highlight=False)
+
+
+def _waiting(progress: WaitProgress) -> str:
+    """``r1: dispatching (attempt 2 of 3, 4s)``; a failed attempt that is retried says so."""
+    phase = progress.phase or "not in the run history yet"
+    attempt = f"attempt {progress.attempt}, " if progress.attempt else ""
+    if progress.attempt > 1 or progress.phase == "failed":
+        attempt = f"attempt {progress.attempt} of {MAX_ATTEMPTS}, "
+    line = f"{progress.name}: {phase} ({attempt}{progress.elapsed:.0f}s)"
+    run = progress.run or {}
+    if progress.phase == "failed" and run.get("error_type"):
+        line += f": {run.get('error_type')} ({run.get('error_status_code')})"
+    return line
+
+
+@contextmanager
+def watching(console: Console) -> Iterator[DispatchWatch]:
+    """A ``DispatchWatch`` whose live line (on a terminal) lasts as long as the block."""
+    watch = DispatchWatch(console)
+    if not console.is_terminal:
+        yield watch
+        return
+    with console.status("waiting for the run…") as status:
+        watch.status = status
+        yield watch
+    watch.status = None
