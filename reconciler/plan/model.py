@@ -8,6 +8,8 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, Location, has_errors
 from reconciler.plan.diff import FieldDiff
+from reconciler.plan.fires import TriggerFires
+from reconciler.plan.forecast import Forecast
 from reconciler.plan.smoke import Smoke
 
 FORMAT_VERSION = "1"
@@ -113,6 +115,9 @@ class Change:
     smoke: Smoke | None = None
     """The routine's declared smoke test (``apply --smoke`` runs it after a create, update,
     replace or enable: ``plan.smoke.SMOKED_ACTIONS``)."""
+    next_fires: dict[str, TriggerFires] = field(default_factory=dict)
+    """For a create, update or replace: each schedule or timer trigger's next fires
+    (``plan.fires``; added after planning by ``plan.previews``)."""
 
     @property
     def is_change(self) -> bool:
@@ -154,6 +159,8 @@ class Plan:
     unmanaged: list[Unmanaged] = field(default_factory=list)
     blocked: list[BlockedDelete] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    forecast: Forecast | None = None
+    """The load per agent a pending change names (``plan.forecast``), or None."""
 
     @property
     def ok(self) -> bool:

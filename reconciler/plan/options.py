@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.plan.desired import Pattern
+from reconciler.plan.forecast import DEFAULT_HERD_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -22,3 +23,7 @@ class PlanOptions:
     environment: str | None = None
     now: int = 0
     report_conflicts: bool = False
+    previews: bool = True
+    """Add next fires and the load forecast after planning (``plan.previews``; not drift)."""
+    herd_threshold: int = DEFAULT_HERD_THRESHOLD
+    """More routines than this firing in one UTC minute for one agent is a warning."""

@@ -17,6 +17,12 @@ from reconciler.diagnostics import Diagnostic, Location
 from reconciler.plan import smoke
 from reconciler.plan.diff import FieldDiff
 from reconciler.plan.model import Action, BlockedDelete, Change, Plan, Unmanaged
+from reconciler.plan.previews_json import (
+    decode_fires,
+    decode_forecast,
+    encode_fires,
+    encode_forecast,
+)
 
 KIND: Final = "reconciler-saved-plan"
 VERSION: Final = 2
@@ -62,6 +68,7 @@ def _change(change: Change) -> dict[str, Any]:
         "field_prints": dict(change.field_prints),
         "notes": list(change.notes),
         "smoke": smoke.encode(change.smoke),
+        "next_fires": encode_fires(change.next_fires),
     }
 
 
@@ -82,6 +89,7 @@ def _unchange(data: dict[str, Any]) -> Change:
         field_prints={str(k): str(v) for k, v in data["field_prints"].items()},
         notes=[str(note) for note in data.get("notes", [])],
         smoke=smoke.decode(data.get("smoke")),
+        next_fires=decode_fires(data.get("next_fires", {})),
     )
 
 
@@ -97,6 +105,7 @@ def encode(plan: Plan) -> dict[str, Any]:
         "unmanaged": [vars(u).copy() for u in plan.unmanaged],
         "blocked": [vars(b).copy() for b in plan.blocked],
         "diagnostics": [d.to_json() for d in plan.diagnostics],
+        "forecast": encode_forecast(plan.forecast),
     }
 
 
@@ -112,6 +121,7 @@ def decode(data: dict[str, Any]) -> Plan:
         unmanaged=[Unmanaged(**u) for u in data["unmanaged"]],
         blocked=[BlockedDelete(**b) for b in data["blocked"]],
         diagnostics=[Diagnostic(**d) for d in data["diagnostics"]],
+        forecast=decode_forecast(data.get("forecast")),
     )
 
 

@@ -17,12 +17,18 @@ from reconciler.plan.model import (
     Plan,
     Unmanaged,
 )
+from reconciler.plan.previews_json import (
+    fires_from_json,
+    fires_to_json,
+    forecast_from_json,
+    forecast_to_json,
+)
 from reconciler.plan.smoke import SMOKED_ACTIONS, smoke_to_json
 
 
 def change_to_json(change: Change) -> dict[str, Any]:
     """One change: name, action (list form), reason, before, after, diff, ignored, relative
-    timers, notes (information, not a change), source."""
+    timers, notes (information, not a change), next fires per trigger, source."""
     result: dict[str, Any] = {
         "name": change.name,
         "action": change.action.steps,
@@ -39,6 +45,8 @@ def change_to_json(change: Change) -> dict[str, Any]:
         result["notes"] = list(change.notes)
     if change.smoke is not None and change.action.value in SMOKED_ACTIONS:
         result["smoke"] = smoke_to_json(change.smoke)
+    if change.next_fires:
+        result["next_fires"] = {k: fires_to_json(v) for k, v in change.next_fires.items()}
     if change.source is not None:
         result["source"] = {
             "file": change.source.file,
@@ -76,6 +84,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "blocked_deletes": [
             {"name": b.name, "reason": b.reason, "rule": b.kind} for b in plan.blocked
         ],
+        "forecast": forecast_to_json(plan.forecast),
         "diagnostics": [d.to_json() for d in plan.diagnostics],
     }
 
@@ -106,6 +115,7 @@ def change_from_json(item: dict[str, Any]) -> Change:
         source=Location(source["file"], source["line"], source["col"]) if source else None,
         relative_timers=[str(n) for n in item.get("relative_timers", [])],
         notes=[str(n) for n in item.get("notes", [])],
+        next_fires={str(k): fires_from_json(v) for k, v in item.get("next_fires", {}).items()},
     )
 
 
@@ -118,6 +128,7 @@ def plan_from_json(doc: dict[str, Any]) -> Plan:
         manifest_digest=str(doc.get("manifest_digest", "")),
         prune=bool(doc["prune"]),
         environment=target.get("environment"),
+        forecast=forecast_from_json(doc.get("forecast")),
     )
     plan.changes = [change_from_json(c) for c in doc["changes"]]
     plan.unmanaged = [

@@ -12,6 +12,7 @@ import html
 
 from reconciler.plan.diff import FieldDiff
 from reconciler.plan.model import Change, Plan
+from reconciler.views.fires_text import busiest_text, fire_lines, forecast_title, runs_text
 from reconciler.views.plan_text import closing_line
 from reconciler.views.values import diff_values, leaves, show_field
 
@@ -75,10 +76,39 @@ def change_block(change: Change) -> str:
     source = change.source
     where = f"Declared in {_code(f'{source.file}:{source.line}')}\n\n" if source else ""
     body = "\n".join(rows) if len(rows) > 2 else "_no field changes_"
+    fires = "".join(f"\n\n{_fire_line(line)}" for line in fire_lines(change))
     return (
         f"<details><summary>{title}: {_cell(change.reason)}</summary>\n\n"
-        f"{where}{body}\n\n</details>"
+        f"{where}{body}{fires}\n\n</details>"
     )
+
+
+def _fire_line(line: str) -> str:
+    """``**next**: Mon ...`` from the text view's ``next: Mon ...``."""
+    label, _, rest = line.partition(": ")
+    label = label.strip().replace("next", "Next fires", 1).replace("dst", "Daylight saving", 1)
+    return f"**{_cell(label)}**: {_cell(rest.strip())}"
+
+
+def forecast_table(plan: Plan) -> str | None:
+    """The load forecast as a table, a herd marked (``Plan.forecast``)."""
+    result = plan.forecast
+    if result is None or not result.agents:
+        return None
+    rows = [
+        f"**{_cell(forecast_title(result).rstrip(':'))}**",
+        "",
+        "| agent | runs per day | busiest UTC minute | |",
+        "|---|---|---|---|",
+    ]
+    for load in result.agents:
+        herd = load.herd(result.threshold)
+        mark = f"**above the herd threshold of {result.threshold}**" if herd else ""
+        rows.append(
+            f"| {_code(load.agent)} | {_cell(runs_text(load, result))} | "
+            f"{_cell(busiest_text(load))} | {mark} |"
+        )
+    return "\n".join(rows)
 
 
 def _diff_row(label: str, diff: FieldDiff) -> str:
@@ -102,6 +132,9 @@ def _environment(env: str, plan: Plan) -> list[str]:
             for name, d in ignored
         )
         parts.append(f"**Ignored differences** (reported, never changed by apply):\n\n{items}")
+    forecast = forecast_table(plan)
+    if forecast is not None:
+        parts.append(forecast)
     notes = [(c.name, note) for c in plan.changes for note in c.notes]
     if notes:
         items = "\n".join(f"- {_code(name)}: {_cell(note)}" for name, note in notes)

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler.plan.model import Change, Plan
+from reconciler.views.fires_text import fire_lines, forecast_title, load_line
 from reconciler.views.values import diff_values, leaves, show_field
 
 LEGEND = (
@@ -53,6 +54,11 @@ def _change_line(change: Change) -> Text:
 
 
 def _details(change: Change) -> list[Text]:
+    fires = [Text(f"      {line}", style="cyan") for line in fire_lines(change)]
+    return _fields(change) + fires
+
+
+def _fields(change: Change) -> list[Text]:
     shows = change.action.info.shows
     if shows != "diff":
         sign, style, fields = (
@@ -93,6 +99,7 @@ def render(console: Console, plan: Plan) -> None:
                 lines.append(Text(text, style="dim"))
         lines.append(Text(""))
     lines += _notes(plan)
+    lines += _forecast(plan)
     lines += _others(plan)
     if plan.pending:
         lines.append(Text(LEGEND, style="dim"))
@@ -117,6 +124,23 @@ def _notes(plan: Plan) -> list[Text]:
         return []
     lines = [Text("Notes (information, nothing to change):")]
     lines += [Text(f"  i {name}: {note}", style="dim") for name, note in noted]
+    return [*lines, Text("")]
+
+
+def _forecast(plan: Plan) -> list[Text]:
+    """Runs per day and the busiest minute of each agent a change names (``Plan.forecast``)."""
+    result = plan.forecast
+    if result is None or not result.agents:
+        return []
+    lines = [Text(forecast_title(result))]
+    for load in result.agents:
+        herd = load.herd(result.threshold)
+        lines.append(
+            Text(
+                f"  {'!' if herd else '*'} {load_line(load, result)}",
+                style="bold red" if herd else "",
+            )
+        )
     return [*lines, Text("")]
 
 
