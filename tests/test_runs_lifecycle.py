@@ -5,7 +5,13 @@ clock moved by hand, and through the real SDK against the emulator and its admin
 
 from __future__ import annotations
 
+import os
+import queue
 import random
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +23,7 @@ from reconciler.contract.delivery import backoff, final_failure, retried
 from reconciler.emulator import EmulatedClock, Emulator
 from reconciler.service import RoutineStore
 from reconciler.service.failures import AgentFailure, parse_spec
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.emulator_fixtures import FROZEN_START, HTTP, StaticToken, admin, raw
 
 T0 = 1_893_456_000
@@ -256,6 +262,37 @@ def test_the_emulator_refuses_a_bad_fail_agent_before_serving(tmp_path: Path) ->
     assert "--fail-agent" in done.stderr and "between 0 and 1" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "e.db").exists()
+
+
+def test_the_emulator_serves_with_the_fail_agent_failures(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "GITHUB_"))}
+    args = ["--port", "0", "--db", str(tmp_path / "cli.db"), "--fail-agent", "bad:0.5:503"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "emulator", *args, "--fail-agent", "other"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = process.stdout
+        assert stdout is not None
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        line = lines.get(timeout=60)
+        base = line.removeprefix("Emulator listening on ").split(" ")[0]
+        failing = admin(base, "GET", "agents/failures")["failures"]
+        assert [(f["agent"], f["rate"], f["status_code"]) for f in failing] == [
+            ("bad", 0.5, 503),
+            ("other", 1.0, 500),
+        ]
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
 
 
 # --- through the SDK against the emulator ------------------------------------------------------

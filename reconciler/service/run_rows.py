@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.service import failures
 from reconciler.service import sqlite as sql
 from reconciler.service.attempts import Draw, as_of, deliver
+from reconciler.service.failures import AgentFailure
 from reconciler.service.filters import Predicate
 
 Json = dict[str, Any]
@@ -24,13 +25,21 @@ Delivery = tuple[str, Json]
 
 
 def insert_deliveries(
-    conn: sqlite3.Connection, project: str, deliveries: Sequence[Delivery], now: float, draw: Draw
+    conn: sqlite3.Connection,
+    project: str,
+    deliveries: Sequence[Delivery],
+    now: float,
+    draw: Draw,
+    *,
+    failing: Mapping[str, AgentFailure] | None = None,
 ) -> list[Json]:
-    """Write every attempt of each delivery made at ``now``, against the file's injected agent
-    failures; returns each delivery's first attempt."""
+    """Write every attempt of each delivery made at ``now``, against the injected agent
+    failures (``failing``; default: the file's, read now); returns each delivery's first
+    attempt."""
     if not deliveries:
         return []
-    failing = failures.listed(conn)
+    if failing is None:
+        failing = failures.listed(conn)
     rows: list[tuple[str, str, str]] = []
     first: list[Json] = []
     for name, base in deliveries:

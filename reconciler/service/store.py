@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.contract.agents import AgentInfo
@@ -182,9 +182,10 @@ class RoutineStore(ProjectFile):
         """Write a run for every due firing of enabled schedule/timer routines; count them."""
         with self._write() as conn:
             due = [Routine.from_row(row) for row in conn.execute(sql.SELECT_DUE, (now,))]
+            failing = failures.listed(conn) if due else {}
             written = 0
             for routine in due:
-                written += self._fire_settled(conn, routine, now)
+                written += self._fire_settled(conn, routine, now, failing)
                 watermark = (now, next_fire(routine.triggers, now), routine.seq)
                 conn.execute(sql.MOVE_WATERMARK, watermark)
         return written
@@ -277,11 +278,17 @@ class RoutineStore(ProjectFile):
             wire["enabled"] = False
         return wire
 
-    def _fire_settled(self, conn: sqlite3.Connection, routine: Routine, now: float) -> int:
+    def _fire_settled(
+        self,
+        conn: sqlite3.Connection,
+        routine: Routine,
+        now: float,
+        failing: Mapping[str, AgentFailure] | None = None,
+    ) -> int:
         """Write the attempts of each due firing of ``routine`` (count the firings), then
         disable a timer routine that fired its last firing (``disable``)."""
         made = [(routine.name, record) for record in due_records(routine, now)]
-        insert_deliveries(conn, routine.project, made, now, self._draw)
+        insert_deliveries(conn, routine.project, made, now, self._draw, failing=failing)
         if turned_off(routine, now, self.timer_after_fire):
             conn.execute(DISABLE_FIRED, (routine.seq,))
         return len(made)
