@@ -54,7 +54,7 @@ def test_the_outputs_come_from_the_run_step() -> None:
     outputs = action()["outputs"]
     assert {name: spec["value"] for name, spec in outputs.items()} == {
         name: f"${{{{ steps.run.outputs.{name} }}}}"
-        for name in ("exit-code", "has-changes", "drift", "plan-json")
+        for name in ("exit-code", "has-changes", "drift", "unhealthy", "plan-json")
     }
     steps = action()["runs"]["steps"]
     assert [s.get("id") for s in steps] == ["python", "install", "run", None]
@@ -251,7 +251,7 @@ def test_a_failed_command_fails_the_step_with_its_exit_code(checkout: Checkout) 
     assert done.returncode == 1
     assert done.stdout == (
         "::error title=reconciler action::command 'deploy' is not one of validate, plan, "
-        "apply, drift\n"
+        "apply, drift, status\n"
     )
 
 
@@ -279,6 +279,19 @@ def test_drift_reports_through_the_drift_output(checkout: Checkout) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert checkout.outputs() == {"exit-code": "2", "drift": "true"}
     assert checkout.out("drift/dev.md").read_text().startswith("<!-- reconciler-drift:dev -->")
+
+
+def test_status_reports_through_the_unhealthy_output(checkout: Checkout) -> None:
+    assert checkout.run("apply").returncode == 0
+    done = checkout.run("status")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert checkout.outputs() == {"exit-code": "0", "unhealthy": "false"}
+    AzureBackend(checkout.emulator.endpoint("dev"), environ=FAST).delete("daily-summary-us-east")
+    done = checkout.run("status")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert checkout.outputs() == {"exit-code": "2", "unhealthy": "true"}
+    report = checkout.out("status/dev.md").read_text()
+    assert report.startswith("<!-- reconciler-status -->") and "missing" in report
 
 
 def test_the_comment_is_sticky_per_command_and_environment(checkout: Checkout) -> None:

@@ -522,6 +522,45 @@ def test_drift_issue_needs_a_report_when_drifted(fake: FakeGitHub) -> None:
     assert done.returncode == 1 and "invalid choice: 'maybe'" in done.stderr
 
 
+def test_failing_health_opens_the_issue_and_drift_and_health_share_it(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    health = tmp_path / "status-dev.md"
+    health.write_text("<!-- reconciler-status -->\n## Routine health\nfailing: r1\n")
+    drift = tmp_path / "drift-dev.md"
+    drift.write_text("<!-- reconciler-drift:dev -->\nchanged: r2\n")
+    base = ["drift-issue", "--environment", "dev", "--health-report", str(health)]
+    done = ci(fake, *base, "--drifted", "false", "--unhealthy", "true")
+    assert done.returncode == 0, done.stderr
+    [opened] = fake.issues
+    assert opened["title"] == "Unhealthy routines in dev" and "failing: r1" in opened["body"]
+    both = ci(fake, *base, "--report", str(drift), "--drifted", "true", "--unhealthy", "true")
+    assert both.stdout.startswith("tracking issue for dev: updated #1")
+    assert opened["title"] == "Drift detected in dev"  # the same issue, renamed
+    assert opened["body"].index("changed: r2") < opened["body"].index("failing: r1")
+    only_drift = ci(fake, *base, "--report", str(drift), "--drifted", "true")
+    assert only_drift.returncode == 0 and "failing: r1" not in opened["body"]
+    closed = ci(fake, *base, "--drifted", "false", "--unhealthy", "false")
+    assert closed.stdout.startswith("tracking issue for dev: closed #1") and len(fake.issues) == 1
+    missing = ci(fake, "drift-issue", "--environment", "dev", "--drifted", "false",
+                 "--unhealthy", "true")  # fmt: skip
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        "error: --health-report FILE is required with --unhealthy true\n",
+    )
+
+
+def test_outputs_from_a_status_document(tmp_path: Path) -> None:
+    status = tmp_path / "status.json"
+    status.write_text(json.dumps({"healthy": False, "routines": [{"name": "secret-name"}]}))
+    assert outputs.from_status(str(status)) == [("unhealthy", "true")]
+    status.write_text(json.dumps({"healthy": True}))
+    assert outputs.from_status(str(status)) == [("unhealthy", "false")]
+    status.write_text("{}")
+    with pytest.raises(CIError, match="is not a status JSON document"):
+        outputs.from_status(str(status))
+
+
 # --- the schedule check ----------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from reconciler.emulator.server import Emulator
 from reconciler.live.azure import AzureBackend
 from reconciler.plan import ownership
 from tests.conftest import REPO
+from tests.emulator_fixtures import admin
 from tests.test_ci_github import REPOSITORY, FakeGitHub
 
 FAST = {"RECONCILER_RETRY_TOTAL": "2", "RECONCILER_RETRY_BACKOFF": "0.01"}
@@ -46,6 +47,7 @@ STEPS = {  # name: (workflow, job, step)
     "apply-approved": ("reconciler-apply.yml", "apply", "Apply exactly the approved plan"),
     "schedule": ("reconciler-drift.yml", "drift", "Check that the schedule still runs"),
     "drift": ("reconciler-drift.yml", "drift", "Detect drift"),
+    "health": ("reconciler-drift.yml", "drift", "Check routine health"),
     "issue": ("reconciler-drift.yml", "drift", "Open, update or close the tracking issue"),
 }
 
@@ -123,7 +125,7 @@ class Repo:
             "PATHS": "",
             "OUT_DIR": "out",
         }
-        if name != "drift":
+        if name not in ("drift", "health"):
             env["PRUNE"] = "false"
         if name == "apply-approved":
             env["APPROVED_PLAN"] = ""
@@ -551,6 +553,7 @@ def test_the_drift_job_tracks_its_issue_and_warns_when_the_schedule_is_late(repo
             "GITHUB_TOKEN": token,
             "ENVIRONMENT": "dev",
             "DRIFTED": "true",
+            "UNHEALTHY": "false",
             "LABEL": "drift",
             "OUT_DIR": "out",
         }
@@ -570,3 +573,54 @@ def test_the_drift_job_tracks_its_issue_and_warns_when_the_schedule_is_late(repo
         assert repo.outputs()["drift"] == "false"
         done = run_step("issue", repo.root, {**issue_env, "DRIFTED": "false"}, runner)
         assert done.returncode == 0 and github.issues[0]["state"] == "closed"
+
+
+# --- the routines' health --------------------------------------------------------------------
+
+
+def failing(repo: Repo, *agents: str) -> None:
+    """The runs of these agents fail with a 400 (not retried: one attempt each)."""
+    entries = [{"agent": name, "rate": 1, "status_code": 400} for name in agents]
+    admin(repo.emulator.url, "PUT", "agents/failures", {"failures": entries})
+
+
+def test_the_drift_job_opens_an_issue_for_failing_routines_and_closes_it_when_healthy(
+    repo: Repo,
+) -> None:
+    deployed(repo)
+    failing(repo, "triage-agent")
+    portal = repo.portal("dev")
+    for _ in range(3):
+        portal.dispatch("triage-new-issues")
+    admin(repo.emulator.url, "POST", "clock/advance", {"seconds": 60})  # the runs end
+    with FakeGitHub() as github:
+        runner = repo.runner(GITHUB_API_URL=github.url)
+        assert repo.step("drift", "dev").returncode == 0
+        assert repo.outputs()["drift"] == "false"
+        health = repo.step("health", "dev", GITHUB_API_URL=github.url)
+        assert health.returncode == 0, health.stdout + health.stderr
+        assert repo.outputs()["unhealthy"] == "true"
+        assert "::error::routine triage-new-issues in dev: failing: 3 consecutive" in health.stdout
+        report = (repo.root / "out/status-dev.md").read_text()
+        assert report.startswith("<!-- reconciler-status -->")
+        issue_env = {
+            "GITHUB_TOKEN": "ghs_workflowtoken0123456789",
+            "ENVIRONMENT": "dev",
+            "DRIFTED": "false",
+            "UNHEALTHY": "true",
+            "LABEL": "drift",
+            "OUT_DIR": "out",
+        }
+        opened = run_step("issue", repo.root, issue_env, runner)
+        assert opened.returncode == 0, opened.stdout + opened.stderr
+        [issue] = github.issues
+        assert issue["title"] == "Unhealthy routines in dev"
+        assert "## Routine health" in issue["body"] and "`triage-new-issues`" in issue["body"]
+        assert "failing: 3 consecutive failed deliveries" in issue["body"]
+        failing(repo)
+        portal.dispatch("triage-new-issues")
+        admin(repo.emulator.url, "POST", "clock/advance", {"seconds": 60})
+        assert repo.step("health", "dev").returncode == 0
+        assert repo.outputs()["unhealthy"] == "false"
+        closed = run_step("issue", repo.root, {**issue_env, "UNHEALTHY": "false"}, runner)
+        assert closed.returncode == 0 and github.issues[0]["state"] == "closed"

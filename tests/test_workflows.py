@@ -260,9 +260,28 @@ def test_drift_manages_one_issue_per_environment_and_checks_its_schedule() -> No
     assert check["continue-on-error"] is True
     assert "schedule-check --expected-interval-hours" in check["run"]
     track = step("reconciler-drift.yml", "drift", "Open, update or close the tracking issue")
-    assert track["if"] == "steps.drift.outcome == 'success'"
+    assert track["if"] == "${{ !cancelled() && steps.drift.outcome == 'success' }}"
     assert track["run"].startswith("python -m reconciler.ci drift-issue ")
     assert track["env"]["LABEL"] == "${{ inputs.drift-label }}"
+    assert track["env"]["UNHEALTHY"] == "${{ steps.health.outputs.unhealthy || 'false' }}"
+    assert '--unhealthy "$UNHEALTHY"' in track["run"] and "--health-report" in track["run"]
+
+
+def test_drift_adds_the_routines_health_to_its_report_and_issue() -> None:
+    names = [s.get("name") for s in steps(load("reconciler-drift.yml")["jobs"]["drift"])]
+    assert names.index("Detect drift") < names.index("Check routine health")
+    assert names.index("Check routine health") < names.index(
+        "Open, update or close the tracking issue"
+    )
+    health = step("reconciler-drift.yml", "drift", "Check routine health")
+    assert health["id"] == "health" and health["if"] == "steps.drift.outcome == 'success'"
+    assert 'reconciler status --env "$ENVIRONMENT" --output github' in health["run"]
+    assert '--markdown-out "$OUT_DIR/status-$ENVIRONMENT.md"' in health["run"]
+    assert "0 | 2) python -m reconciler.ci outputs --status" in health["run"]
+    drift = step("reconciler-drift.yml", "drift", "Detect drift")
+    assert health["env"] == drift["env"]
+    upload = step("reconciler-drift.yml", "drift", "Upload the drift and health reports")
+    assert "status-${{ matrix.environment }}.*" in upload["with"]["path"]
 
 
 # --- this repository's callers ---------------------------------------------------------------

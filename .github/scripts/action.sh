@@ -4,8 +4,9 @@
 #   install  a venv in $RUNNER_TEMP with the action's own checkout ($GITHUB_ACTION_PATH) or
 #            foundry-routines-reconciler==$ACTION_VERSION; step output bin=<the venv's bin>
 #   run      reconciler $ACTION_COMMAND [--env $ACTION_ENVIRONMENT] --output github $ACTION_ARGS,
-#            writing the plan/drift/audit JSON under $RUNNER_TEMP/reconciler-action; outputs
-#            exit-code, has-changes and plan-json (plan), drift (drift). Exit 0 on 0 and 2.
+#            writing the plan/drift/status/audit JSON under $RUNNER_TEMP/reconciler-action;
+#            outputs exit-code, has-changes and plan-json (plan), drift (drift), unhealthy
+#            (status). Exit 0 on 0 and 2.
 #   comment  on a pull request, the sticky comment <!-- reconciler-COMMAND:ENV --> with the
 #            rendered plan or the drift report (python -m reconciler.ci comment)
 set -euo pipefail
@@ -65,10 +66,10 @@ run() {
     validate) cmd=(validate "${select[@]}" --output github) ;;
     plan) cmd=(plan "${select[@]}" --output github --json-out "$out/$name.json") ;;
     apply) cmd=(apply "${select[@]}" --auto-approve --output github --audit-out "$out/$name.json") ;;
-    drift)
-      cmd=(drift "${select[@]}" --output github --json-out "$out/$name.json"
+    drift | status)
+      cmd=("$command" "${select[@]}" --output github --json-out "$out/$name.json"
         --markdown-out "$out/$name.md") ;;
-    *) fail "command '$command' is not one of validate, plan, apply, drift" ;;
+    *) fail "command '$command' is not one of validate, plan, apply, drift, status" ;;
   esac
   rm -f "$out/$name.json" "$out/$name.md"
   "$bin/reconciler" "${cmd[@]}" "${extra[@]}" || status=$?
@@ -77,6 +78,8 @@ run() {
     outputs+=(--plan "$out/$name.json")
   elif [ "$command" = drift ] && [ -f "$out/$name.json" ] && [ "$status" -ne 1 ]; then
     outputs+=(--drift "$out/$name.json")
+  elif [ "$command" = status ] && [ -f "$out/$name.json" ] && [ "$status" -ne 1 ]; then
+    outputs+=(--status "$out/$name.json")
   fi
   "$bin/python" -m reconciler.ci outputs "${outputs[@]}"
   case "$status" in

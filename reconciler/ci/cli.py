@@ -37,6 +37,10 @@ def _drift_issue(args: argparse.Namespace) -> None:
     if drifted and not args.report:
         raise CIError("--report FILE is required with --drifted true")
     report = context.read_text(args.report, "the drift report") if drifted else ""
+    unhealthy = args.unhealthy == "true"
+    if unhealthy and not args.health_report:
+        raise CIError("--health-report FILE is required with --unhealthy true")
+    health = context.read_text(args.health_report, "the health report") if unhealthy else ""
     warning = ""
     if args.warning_file and os.path.exists(args.warning_file):
         warning = context.read_text(args.warning_file, "the schedule warning")
@@ -47,6 +51,8 @@ def _drift_issue(args: argparse.Namespace) -> None:
         args.environment,
         drifted=drifted,
         report=report,
+        unhealthy=unhealthy,
+        health=health,
         label=args.label,
         run=args.run_url if args.run_url is not None else context.run_url(),
         warning=warning,
@@ -80,8 +86,12 @@ def _outputs(args: argparse.Namespace) -> None:
         found += outputs.from_plan(args.plan)
     if args.drift:
         found += outputs.from_drift(args.drift)
+    if args.status:
+        found += outputs.from_status(args.status)
     if not found:
-        raise CIError("nothing to output: give KEY=VALUE, --plan FILE or --drift FILE")
+        raise CIError(
+            "nothing to output: give KEY=VALUE, --plan FILE, --drift FILE or --status FILE"
+        )
     context.write_outputs(found)
 
 
@@ -117,6 +127,8 @@ def _add_drift_issue(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--environment", required=True)
     p.add_argument("--drifted", required=True, choices=["true", "false"])
     p.add_argument("--report", help="markdown report (drift --markdown-out)")
+    p.add_argument("--unhealthy", default="false", choices=["true", "false"])
+    p.add_argument("--health-report", help="markdown health report (status --markdown-out)")
     p.add_argument("--label", default="drift", help="label of the issue (default: drift)")
     p.add_argument("--run-url", help="link in the issue (default: this workflow run)")
     p.add_argument("--warning-file", help="schedule warning to put first, if the file exists")
@@ -138,6 +150,7 @@ def _add_small(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("pairs", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--plan", help="plan JSON: has-changes and plan-json")
     p.add_argument("--drift", help="drift JSON: drift=true|false")
+    p.add_argument("--status", help="status JSON: unhealthy=true|false")
     p.set_defaults(handler=_outputs)
     p = sub.add_parser("split-args", help="split $NAME like a shell, NUL-terminated words")
     p.add_argument("--from-env", required=True, metavar="NAME")

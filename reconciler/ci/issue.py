@@ -1,10 +1,11 @@
 """The drift tracking issue: one open issue per environment, found by its label and its title
-``Drift detected in <env>``.
+``Drift detected in <env>`` (or ``Unhealthy routines in <env>``, when only the routines'
+health fails: ``reconciler status`` exit 2).
 
-| drifted | open issue | action |
+| drifted or unhealthy | open issue | action |
 | --- | --- | --- |
-| yes | no | create it (labelled), body = the report |
-| yes | yes | replace its body with the new report |
+| yes | no | create it (labelled), body = the drift report and/or the health report |
+| yes | yes | replace its title and body with the new reports |
 | no | yes | comment "Back in sync" and close it as completed |
 | no | no | nothing |
 """
@@ -27,16 +28,17 @@ class Tracked:
     url: str = ""
 
 
-def title(environment: str) -> str:
-    return f"Drift detected in {environment}"
+def title(environment: str, *, drifted: bool = True) -> str:
+    """``Drift detected in <env>``; ``Unhealthy routines in <env>`` for health alone."""
+    return f"Drift detected in {environment}" if drifted else f"Unhealthy routines in {environment}"
 
 
 def find_open(gh: GitHub, repo: str, label: str, environment: str) -> dict[str, Any] | None:
-    """The open issue (not pull request) with ``label`` and the environment's title."""
-    wanted = title(environment)
+    """The open issue (not pull request) with ``label`` and one of the environment's titles."""
+    wanted = {title(environment), title(environment, drifted=False)}
     query = {"state": "open", "labels": label}
     for item in gh.paginate(f"/repos/{repo}/issues", query):
-        if isinstance(item, dict) and "pull_request" not in item and item.get("title") == wanted:
+        if isinstance(item, dict) and "pull_request" not in item and item.get("title") in wanted:
             return item
     return None
 
@@ -56,19 +58,27 @@ def track(
     *,
     drifted: bool,
     report: str,
+    unhealthy: bool = False,
+    health: str = "",
     label: str = "drift",
     run: str = "",
     warning: str = "",
 ) -> Tracked:
-    """Open, update or close the environment's tracking issue."""
+    """Open, update or close the environment's tracking issue (``health``: the status report,
+    shown when ``unhealthy``)."""
     existing = find_open(gh, repo, label, environment)
-    if drifted:
-        text = gh.scrub(body(report, warning, run))
+    if drifted or unhealthy:
+        reports = [text for text, shown in ((report, drifted), (health, unhealthy)) if shown]
+        text = gh.scrub(body("\n\n".join(r.rstrip() for r in reports), warning, run))
+        named = title(environment, drifted=drifted)
         if existing is not None:
             path = f"/repos/{repo}/issues/{existing['number']}"
-            done = gh.request("PATCH", path, {"body": text})
+            changes = (
+                {"body": text} if existing.get("title") == named else {"title": named, "body": text}
+            )
+            done = gh.request("PATCH", path, changes)
             return Tracked("updated", int(existing["number"]), html_url(done, existing))
-        new = {"title": title(environment), "body": text, "labels": [label]}
+        new = {"title": named, "body": text, "labels": [label]}
         done = gh.request("POST", f"/repos/{repo}/issues", new)
         return Tracked("created", int(done["number"]), html_url(done, {}))
     if existing is None:

@@ -1,5 +1,6 @@
 """Step outputs from the reconciler's JSON documents: ``has-changes`` and ``plan-json`` from a
-plan (``plan --json-out``), ``drift`` from a drift report (``drift --json-out``). Only these
+plan (``plan --json-out``), ``drift`` from a drift report (``drift --json-out``), ``unhealthy``
+from a status report (``status --json-out``). Only these
 booleans and the path are output, never a value from the plan, so an output cannot carry a
 routine's (possibly sensitive) fields."""
 
@@ -30,6 +31,10 @@ def from_plan(path: str) -> list[tuple[str, str]]:
 
 def from_drift(path: str) -> list[tuple[str, str]]:
     return [("drift", str(_document(path, "drift", "drifted")).lower())]
+
+
+def from_status(path: str) -> list[tuple[str, str]]:
+    return [("unhealthy", str(not _document(path, "status", "healthy")).lower())]
 
 
 def pairs(items: list[str]) -> list[tuple[str, str]]:

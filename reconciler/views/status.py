@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -11,9 +12,12 @@ from rich.text import Text
 from reconciler.app.health import RoutineHealth, RunSummary
 from reconciler.app.status import StatusReport
 from reconciler.contract.zones import resolve_zone
+from reconciler.diagnostics import Diagnostic
 from reconciler.plan.model import FORMAT_VERSION
+from reconciler.views import diagnostics as diag_view
 from reconciler.views.base import View
 from reconciler.views.documents import emit_json
+from reconciler.views.github import step_summary
 from reconciler.views.plan_markdown import fit
 from reconciler.views.terminal import emit
 
@@ -23,13 +27,23 @@ _STYLE: Final = {"healthy": "green", "disabled": "dim", "unknown": "yellow"}
 
 
 def show(out: View, report: StatusReport) -> None:
-    """The report in the view's format (json, markdown; text for text and github)."""
+    """The report in the view's format: json, markdown, text; github is the text, an error
+    annotation per unhealthy routine and the markdown in the job summary."""
+    name = report.environment or report.stack
     if out.name == "json":
         emit_json(to_json(report))
     elif out.name == "markdown":
-        emit(render_markdown([(report.environment or report.stack, report)]))
+        emit(render_markdown([(name, report)]))
     else:
         render_text(out.human, report)
+    if out.name == "github":
+        problems = [
+            Diagnostic("error", f"routine {item.name} in {name}: {problem}")
+            for item in report.routines
+            for problem in item.problems
+        ]
+        diag_view.write_annotations(problems, sys.stdout)
+        step_summary(render_markdown([(name, report)]))
 
 
 def health(item: RoutineHealth) -> str:
