@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.app.smoke import GateResult, SmokeRun
 from reconciler.apply import ApplyResult
 from reconciler.contract.timer import format_epoch
 from reconciler.plan.model import FORMAT_VERSION, Plan
@@ -29,10 +30,17 @@ def run_context(environ: Mapping[str, str], commit: str | None) -> dict[str, str
 
 
 def record(
-    plan: Plan, result: ApplyResult, context: Mapping[str, str | None], started: int, finished: int
+    plan: Plan,
+    result: ApplyResult,
+    context: Mapping[str, str | None],
+    started: int,
+    finished: int,
+    *,
+    smoke: GateResult | str | None = None,
 ) -> dict[str, Any]:
-    """The audit document (sensitive values are already redacted in the plan)."""
-    return {
+    """The audit document (sensitive values are already redacted in the plan). ``smoke``: the
+    smoke gate's result, why it did not run (text), or None when it was not asked for."""
+    document = {
         "format_version": FORMAT_VERSION,
         "kind": KIND,
         **context,
@@ -53,4 +61,36 @@ def record(
             }
             for r in result.results
         ],
+    }
+    if smoke is not None:
+        document["smoke"] = smoke_json(smoke)
+    return document
+
+
+def smoke_json(smoke: GateResult | str) -> dict[str, Any]:
+    """The smoke gate in the audit record: every run's dispatch and run ids and outcome."""
+    if isinstance(smoke, str):
+        return {"ran": False, "ok": False, "reason": smoke, "runs": []}
+    return {"ran": True, "ok": smoke.ok, "runs": [_smoke_run(run) for run in smoke.runs]}
+
+
+def _smoke_run(run: SmokeRun) -> dict[str, Any]:
+    outcome = run.outcome
+    final = outcome.run or {}
+    return {
+        "name": run.name,
+        "action": run.action,
+        "state": outcome.state,
+        "ok": run.ok,
+        "dispatch_id": outcome.dispatch_id,
+        "run_ids": outcome.run_ids,
+        "run_id": final.get("id"),
+        "phase": final.get("phase"),
+        "status": final.get("status"),
+        "error_type": final.get("error_type"),
+        "error_message": final.get("error_message"),
+        "error_status_code": final.get("error_status_code"),
+        "message": outcome.message,
+        "seconds": round(outcome.elapsed, 3),
+        "timeout_seconds": run.smoke.timeout,
     }

@@ -7,6 +7,7 @@ Example::
     variables: {OPS_AGENT: ops-agent} # for ${VAR} in manifests
     prune: {enabled: true}            # default for every environment
     agent_check: true                 # plan/apply check the agents routines name (default)
+    smoke: false                      # apply runs the smoke gate (--smoke); per env too
     environments:
       dev:
         endpoint: ${DEV_PROJECT_ENDPOINT}
@@ -105,6 +106,9 @@ class EnvironmentConfig(WireModel):
     agent_check: bool | None = Field(
         default=None, description="Replaces the shared agent_check for this environment."
     )
+    smoke: bool | None = Field(
+        default=None, description="Replaces the shared smoke for this environment."
+    )
 
 
 class ProjectConfig(WireModel):
@@ -125,6 +129,12 @@ class ProjectConfig(WireModel):
         description="plan and apply read each agent the routines name and check it exists, is "
         "enabled, has an agent identity and is not a workflow agent (off: like "
         "--no-agent-check).",
+    )
+    smoke: bool = Field(
+        default=False,
+        description="apply runs the smoke gate (like --smoke): after a successful apply, each "
+        "created, updated, replaced or enabled routine that declares reconcile.smoke is "
+        "dispatched and waited for; a failed run fails the deploy.",
     )
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
     default_environment: str | None = Field(
@@ -147,6 +157,7 @@ class Resolved:
     endpoint: tuple[str, str] | None = None
     environment: str | None = None
     agent_check: bool = True
+    smoke: bool = False
 
 
 @dataclass
@@ -268,6 +279,7 @@ def resolve(
             config.prune.max_deletes,
             tuple(config.ignore_differences),
             agent_check=config.agent_check,
+            smoke=config.smoke,
         )
     return _resolve_env(loaded, env, shared, environ, offline=offline)
 
@@ -301,6 +313,7 @@ def _resolve_env(
         endpoint=endpoint,
         environment=env,
         agent_check=config.agent_check if chosen.agent_check is None else chosen.agent_check,
+        smoke=config.smoke if chosen.smoke is None else chosen.smoke,
     )
 
 

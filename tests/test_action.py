@@ -292,6 +292,9 @@ def test_status_reports_through_the_unhealthy_output(checkout: Checkout) -> None
     assert checkout.outputs() == {"exit-code": "2", "unhealthy": "true"}
     report = checkout.out("status/dev.md").read_text()
     assert report.startswith("<!-- reconciler-status -->") and "missing" in report
+    apply = checkout.run("apply", ACTION_ARGS="--smoke")
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert "Smoke gate: no created, updated, replaced or enabled routine" in apply.stdout
 
 
 def test_the_comment_is_sticky_per_command_and_environment(checkout: Checkout) -> None:

@@ -127,6 +127,8 @@ class Repo:
         }
         if name not in ("drift", "health"):
             env["PRUNE"] = "false"
+        if name in ("apply", "apply-approved"):
+            env["SMOKE"] = "false"
         if name == "apply-approved":
             env["APPROVED_PLAN"] = ""
         env.update({k: v for k, v in extra.items() if k in env})
@@ -575,13 +577,40 @@ def test_the_drift_job_tracks_its_issue_and_warns_when_the_schedule_is_late(repo
         assert done.returncode == 0 and github.issues[0]["state"] == "closed"
 
 
-# --- the routines' health --------------------------------------------------------------------
+# --- the smoke gate and the routines' health ---------------------------------------------------
+
+SMOKE = "    reconcile:\n      smoke: {input: 'Smoke test: answer OK.', timeout: 1m}\n"
+SMOKED = ("manifests/environments/dev/smoke.yaml", "      input: Run the smoke-test checklist.\n")
 
 
 def failing(repo: Repo, *agents: str) -> None:
     """The runs of these agents fail with a 400 (not retried: one attempt each)."""
     entries = [{"agent": name, "rate": 1, "status_code": 400} for name in agents]
     admin(repo.emulator.url, "PUT", "agents/failures", {"failures": entries})
+
+
+def test_the_first_apply_runs_the_smoke_gate_and_a_failed_run_fails_the_deploy(
+    repo: Repo,
+) -> None:
+    repo.edit(*SMOKED, SMOKED[1] + SMOKE)
+    passed = repo.step("apply", "dev", SMOKE="true")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "  passed  dev-smoke-test: completed in " in passed.stdout
+    smoke = repo.json("audit-dev.json")["smoke"]
+    assert smoke["ok"] is True and [r["name"] for r in smoke["runs"]] == ["dev-smoke-test"]
+    [run_id] = smoke["runs"][0]["run_ids"]
+    summary = (repo.root / "step_summary.md").read_text()
+    assert "### Smoke gate" in summary and f"`{run_id}`" in summary
+    failing(repo, "ops-summary-agent-dev")  # OPS_AGENT of dev in reconciler.yaml
+    repo.edit(SMOKED[0], "every hour in dev", "every hour in dev (v2)")
+    failed = repo.step("apply", "dev", SMOKE="true")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "::error::smoke test of dev-smoke-test failed: the run failed: " in failed.stdout
+    record = repo.json("audit-dev.json")
+    assert record["ok"] is True and record["smoke"]["ok"] is False  # applied, then refused
+    [run] = record["smoke"]["runs"]
+    assert (run["action"], run["state"], run["error_status_code"]) == ("update", "failed", 400)
+    assert "error: smoke gate failed: 1 of 1 smoke run(s) did not complete" in failed.stderr
 
 
 def test_the_drift_job_opens_an_issue_for_failing_routines_and_closes_it_when_healthy(

@@ -131,6 +131,7 @@ INPUTS = {
     },
     "reconciler-apply.yml": {
         "environments": ("string", "dev,prod"),
+        "smoke": ("boolean", True),
         "prune": ("boolean", False),
         "paths": ("string", ""),
         "python-version": ("string", "3.11"),
@@ -282,6 +283,17 @@ def test_drift_adds_the_routines_health_to_its_report_and_issue() -> None:
     assert health["env"] == drift["env"]
     upload = step("reconciler-drift.yml", "drift", "Upload the drift and health reports")
     assert "status-${{ matrix.environment }}.*" in upload["with"]["path"]
+
+
+def test_the_first_environment_is_applied_with_the_smoke_gate_before_later_plans() -> None:
+    jobs = load("reconciler-apply.yml")["jobs"]
+    first = step("reconciler-apply.yml", "first", "Apply")
+    later = step("reconciler-apply.yml", "apply", "Apply exactly the approved plan")
+    assert first["env"]["SMOKE"] == "${{ inputs.smoke }}" and later["env"]["SMOKE"] == "false"
+    assert 'if [ "$SMOKE" = true ]; then smoke_flag=(--smoke); fi' in first["run"]
+    assert '"${smoke_flag[@]}"' in first["run"]
+    assert "first" in jobs["plan"]["needs"]  # prod is planned for approval only after dev passed
+    assert load("apply.yml")["jobs"]["apply"]["with"]["smoke"] is True
 
 
 # --- this repository's callers ---------------------------------------------------------------

@@ -33,6 +33,8 @@ class Context:
     settings: Settings
     agent_check: bool = False
     """Read each referenced agent and check it before planning (plan and apply)."""
+    smoke: bool = False
+    """The configuration asks apply to run the smoke gate (``smoke`` in reconciler.yaml)."""
 
     @property
     def stack(self) -> str:

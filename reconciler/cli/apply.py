@@ -20,8 +20,9 @@ from reconciler.app.planning import (
     source_locator,
     stack_lock,
 )
+from reconciler.app.smoke import GateResult
 from reconciler.apply import DEFAULT_BREAKER, DEFAULT_CONCURRENCY, ApplyResult, Locate, apply_plan
-from reconciler.cli import saved_apply
+from reconciler.cli import apply_smoke, saved_apply
 from reconciler.cli.apply_runtime import confirm, git_commit, interrupts, losing, lost
 from reconciler.cli.approved import check_approved, read_approved
 from reconciler.cli.common import (
@@ -97,6 +98,7 @@ from reconciler.views.base import View
     "failing at once (the embedded project and the emulator hold one lock per stack).",
 )
 @AGENT_CHECK_FLAG
+@apply_smoke.SMOKE_FLAG
 @timeout_option("60m", "nothing new starts after it, and changes in flight are reported")
 def apply(
     *,
@@ -111,6 +113,7 @@ def apply(
     output: str | None,
     lock_timeout: str,
     no_agent_check: bool,
+    smoke: bool | None,
     timeout: str,
 ) -> int:
     """Apply the manifests (re-plans, then asks), or a saved plan: 'apply PLANFILE'.
@@ -124,7 +127,14 @@ def apply(
     --timeout passed, or when the mass-delete guard held deletes back). Ctrl-C or SIGTERM
     starts nothing new, waits for the changes in flight and exits 130; a second one stops
     waiting. Before planning, the agents the routines name are checked as plan checks them
-    (--no-agent-check skips it; a saved plan was checked when it was made).
+    (--no-agent-check skips it; a saved plan was checked when it was made). With --smoke, a
+    successful apply is followed by the smoke gate: a failed smoke run fails the deploy.
+
+    \b
+    Examples:
+      reconciler apply manifests/ --auto-approve
+      reconciler apply --env dev --auto-approve --smoke --audit-out audit.json
+      reconciler apply plan.json --smoke
     """
     out = factory.make(output)
     limit = parse_timeout(timeout, "--timeout")
@@ -142,11 +152,13 @@ def apply(
     if saved_file:
         saved_apply.refuse_options(target, pruning, approved_plan)
     approved = read_approved(approved_plan) if approved_plan else None
+    wanted = bool(smoke)
     with ExitStack() as held:
         if saved_file:
             prepared = _saved(saved_file, target, run, held)
         else:
             ctx = build(target, paths, pruning, agent_check=not no_agent_check)
+            wanted = ctx.smoke if smoke is None else smoke
             prepared = _replanned(ctx, run, held)
             if approved_plan and approved is not None:
                 check_approved(approved_plan, approved, prepared.plan)
@@ -154,15 +166,19 @@ def apply(
                 confirm(auto_approve or approved_plan is not None, out)
         started = now()
         result = _execute(prepared, run)
-    document = audit.record(
-        prepared.plan, result, audit.run_context(os.environ, git_commit()), started, now()
-    )
-    out.apply_record(document)
-    try:
-        return _finish(prepared, result, run)
-    finally:
-        if audit_out:
-            write_json(audit_out, document)
+        smoked: GateResult | str | None = apply_smoke.NOT_RUN if wanted else None
+        try:
+            code = _finish(prepared, result, run)
+            if wanted and code == 0:
+                smoked = apply_smoke.gate(prepared.backend, prepared.plan, result, out)
+        finally:
+            context = audit.run_context(os.environ, git_commit())
+            document = audit.record(prepared.plan, result, context, started, now(), smoke=smoked)
+            out.apply_record(document)
+            if audit_out:
+                write_json(audit_out, document)
+    apply_smoke.verdict(out, smoked)
+    return code
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,12 @@ def build(
     )
     values = variables(target.cli_vars, resolved.variables)
     settings = Settings(paths=manifest_paths, variables=values, now=current, options=options)
-    return Context(endpoint, settings, agent_check=agent_check and resolved.agent_check)
+    return Context(
+        endpoint,
+        settings,
+        agent_check=agent_check and resolved.agent_check,
+        smoke=resolved.smoke,
+    )
 
 
 def _prune(flag: bool | None, configured: bool, *, from_config: bool) -> bool:
