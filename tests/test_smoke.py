@@ -136,6 +136,17 @@ def test_an_update_is_smoked_a_disabled_routine_is_not(tmp_path: Path, emulator:
     assert runs_of(emulator, "paused") == []
 
 
+def test_a_saved_plan_runs_its_smoke_tests_with_smoke(tmp_path: Path, emulator: Emulator) -> None:
+    (tmp_path / "r.yaml").write_text(manifest(GOOD, BAD))
+    endpoint = emulator.endpoint()
+    saved = run_cli("plan", "r.yaml", "--endpoint", endpoint, "--out", "plan.json", cwd=tmp_path)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    done = run_cli("apply", "plan.json", "--smoke", "--audit-out", "audit.json", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    runs = {r["name"]: r["state"] for r in audit(tmp_path)["smoke"]["runs"]}
+    assert runs == {"good": "completed", "bad": "failed"}
+
+
 def test_a_smoke_run_that_outlasts_its_timeout_fails(tmp_path: Path) -> None:
     slow = [AgentFailure("slow", rate=1.0, status_code=408)]  # each attempt lasts 30 s
     (tmp_path / "r.yaml").write_text(manifest(routine("hang", "slow", "{timeout: 1s}")))

@@ -88,7 +88,8 @@ def status(
 
     Per routine: enabled, trigger, next fire, last run (phase, status, time), consecutive
     failures and last success, read from its newest --runs records (one page per routine,
-    --concurrency at a time). Unhealthy: --failures or more failed runs in a row; *silent*: an
+    --concurrency at a time). Unhealthy: *failing*, --failures or more failed deliveries in a
+    row (the attempts of one delivery count once); *silent*: an
     enabled schedule or timer whose latest expected fire (after --since and the routine's last
     change, at least --grace ago) has no schedule or timer run; *missing*: declared but not in
     the project. Disabled routines are not judged. Never writes. Exit code 0 healthy, 2
