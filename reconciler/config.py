@@ -7,6 +7,7 @@ Example::
     variables: {OPS_AGENT: ops-agent} # for ${VAR} in manifests
     prune: {enabled: true}            # default for every environment
     agent_check: true                 # plan/apply check the agents routines name (default)
+    herd_threshold: 20                # warn when more routines fire in one minute per agent
     smoke: false                      # apply runs the smoke gate (--smoke); per env too
     environments:
       dev:
@@ -47,6 +48,7 @@ from reconciler.manifest.interpolate import NAME_PATTERN, interpolate
 from reconciler.manifest.sources import file_mode, not_regular, read_text
 from reconciler.manifest.yamlsafe import Mark, YamlProblem, load_documents
 from reconciler.paths import dotted
+from reconciler.plan.forecast import DEFAULT_HERD_THRESHOLD
 from reconciler.plan.ownership import check_stack_name
 
 CONFIG_FILE = "reconciler.yaml"
@@ -109,6 +111,9 @@ class EnvironmentConfig(WireModel):
     smoke: bool | None = Field(
         default=None, description="Replaces the shared smoke for this environment."
     )
+    herd_threshold: int | None = Field(
+        default=None, ge=1, description="Replaces the shared herd_threshold for this environment."
+    )
 
 
 class ProjectConfig(WireModel):
@@ -129,6 +134,12 @@ class ProjectConfig(WireModel):
         description="plan and apply read each agent the routines name and check it exists, is "
         "enabled, has an agent identity and is not a workflow agent (off: like "
         "--no-agent-check).",
+    )
+    herd_threshold: int = Field(
+        default=DEFAULT_HERD_THRESHOLD,
+        ge=1,
+        description="plan and apply warn when more than this many routines of one agent fire "
+        "in the same UTC minute (a thundering herd; like --herd-threshold).",
     )
     smoke: bool = Field(
         default=False,
@@ -158,6 +169,7 @@ class Resolved:
     environment: str | None = None
     agent_check: bool = True
     smoke: bool = False
+    herd_threshold: int = DEFAULT_HERD_THRESHOLD
 
 
 @dataclass
@@ -279,6 +291,7 @@ def resolve(
             config.prune.max_deletes,
             tuple(config.ignore_differences),
             agent_check=config.agent_check,
+            herd_threshold=config.herd_threshold,
             smoke=config.smoke,
         )
     return _resolve_env(loaded, env, shared, environ, offline=offline)
@@ -313,6 +326,7 @@ def _resolve_env(
         endpoint=endpoint,
         environment=env,
         agent_check=config.agent_check if chosen.agent_check is None else chosen.agent_check,
+        herd_threshold=chosen.herd_threshold or config.herd_threshold,
         smoke=config.smoke if chosen.smoke is None else chosen.smoke,
     )
 

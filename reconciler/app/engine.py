@@ -12,6 +12,7 @@ from reconciler.manifest.loader import LoadResult, load
 from reconciler.plan.model import Plan
 from reconciler.plan.options import PlanOptions
 from reconciler.plan.planner import Planning
+from reconciler.plan.previews import attach
 from reconciler.workers import no_collection
 
 
@@ -70,8 +71,12 @@ def plan_pages(settings: Settings, loaded: LoadResult, pages: Iterable[list[Wire
         desired = [to_desired(r) for r in loaded.routines]
         options = replace(settings.options, manifest_digest=loaded.digest)
         planning = Planning(desired, options)
+        live: list[WireRoutine] = []
         for page in pages:
             planning.add(page)
+            live.extend(page)
         result = planning.finish()
+        if options.previews:  # next fires and the load forecast (plan and apply, not drift)
+            attach(result, live, options.now, options.herd_threshold)
     result.diagnostics[:0] = [d for d in loaded.diagnostics if d.severity == "warning"]
     return result

@@ -32,6 +32,7 @@ from reconciler.cli.common import (
 )
 from reconciler.cli.context import (
     AGENT_CHECK_FLAG,
+    HERD_THRESHOLD_FLAG,
     PruneArgs,
     TargetArgs,
     build,
@@ -98,6 +99,7 @@ from reconciler.views.base import View
     "failing at once (the embedded project and the emulator hold one lock per stack).",
 )
 @AGENT_CHECK_FLAG
+@HERD_THRESHOLD_FLAG
 @apply_smoke.SMOKE_FLAG
 @timeout_option("60m", "nothing new starts after it, and changes in flight are reported")
 def apply(
@@ -113,6 +115,7 @@ def apply(
     output: str | None,
     lock_timeout: str,
     no_agent_check: bool,
+    herd_threshold: int | None,
     smoke: bool | None,
     timeout: str,
 ) -> int:
@@ -157,7 +160,13 @@ def apply(
         if saved_file:
             prepared = _saved(saved_file, target, run, held)
         else:
-            ctx = build(target, paths, pruning, agent_check=not no_agent_check)
+            ctx = build(
+                target,
+                paths,
+                pruning,
+                agent_check=not no_agent_check,
+                herd_threshold=herd_threshold,
+            )
             wanted = ctx.smoke if smoke is None else smoke
             prepared = _replanned(ctx, run, held)
             if approved_plan and approved is not None:

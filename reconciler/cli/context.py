@@ -120,6 +120,14 @@ AGENT_CHECK_FLAG: Callable[[Any], Any] = click.option(
     help="Do not read and check the agents the routines name (exists, enabled, has an agent "
     "identity, not a workflow agent); also agent_check: false in reconciler.yaml.",
 )
+HERD_THRESHOLD_FLAG: Callable[[Any], Any] = click.option(
+    "--herd-threshold",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Warn when more than N routines of one agent fire in the same UTC minute (default "
+    "20; also herd_threshold in reconciler.yaml).",
+)
 _PRUNE_FLAGS: list[Callable[[Any], Any]] = [
     click.option(
         "--adopt-from",
@@ -172,6 +180,7 @@ def build(
     require_paths: bool = True,
     conflicts_as_drift: bool = False,
     agent_check: bool = False,
+    herd_threshold: int | None = None,
 ) -> Context:
     """Resolve flags and the configuration into a Context; ReconcilerError when inconsistent.
 
@@ -200,6 +209,8 @@ def build(
         environment=resolved.environment,
         now=current,
         report_conflicts=conflicts_as_drift,
+        previews=not conflicts_as_drift,  # drift reports carry no next fires nor forecast
+        herd_threshold=resolved.herd_threshold if herd_threshold is None else herd_threshold,
     )
     values = variables(target.cli_vars, resolved.variables)
     settings = Settings(paths=manifest_paths, variables=values, now=current, options=options)
@@ -220,13 +231,14 @@ def _prune(flag: bool | None, configured: bool, *, from_config: bool) -> bool:
 
 
 def offline_settings(
-    paths: tuple[str, ...], args: ConfigArgs
+    paths: tuple[str, ...], args: ConfigArgs, command: str = "validate"
 ) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Manifest paths and variables for commands that never connect (``validate``)."""
+    """Manifest paths and variables for commands that never connect (``validate``,
+    ``schedule``)."""
     resolved = config.resolve(_load_config(args.config_path), args.env, os.environ, offline=True)
     chosen = paths or resolved.paths
     if not chosen:
-        raise _no_paths("validate")
+        raise _no_paths(command)
     return chosen, variables(args.cli_vars, resolved.variables)
 
 

@@ -11,6 +11,7 @@ from reconciler.app.planning import compute_plan, refuse_held_back
 from reconciler.cli.common import now, output_option, parse_timeout, timeout_option
 from reconciler.cli.context import (
     AGENT_CHECK_FLAG,
+    HERD_THRESHOLD_FLAG,
     PruneArgs,
     TargetArgs,
     build,
@@ -48,6 +49,7 @@ from reconciler.views import factory
     help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
 )
 @AGENT_CHECK_FLAG
+@HERD_THRESHOLD_FLAG
 @timeout_option("15m", "reading the project and planning")
 @output_option
 def plan(
@@ -59,6 +61,7 @@ def plan(
     json_out: str | None,
     detailed_exitcode: bool,
     no_agent_check: bool,
+    herd_threshold: int | None,
     timeout: str,
     output: str | None,
 ) -> int:
@@ -71,8 +74,19 @@ def plan(
 
     \b
         reconciler plan manifests/ --no-agent-check
+
+    Each created, updated or replaced routine with a schedule or timer shows its next 3 fires
+    in its zone and in UTC (before and after when its cron, zone or time changes) and the
+    daylight-saving changes of the next 12 months that move, skip or repeat a fire; a load
+    forecast shows, per agent a change names, runs per day before and after and the busiest
+    UTC minute, with a warning above the herd threshold (20):
+
+    \b
+        reconciler plan manifests/ --herd-threshold 50
     """
-    ctx = build(target, paths, pruning, agent_check=not no_agent_check)
+    ctx = build(
+        target, paths, pruning, agent_check=not no_agent_check, herd_threshold=herd_threshold
+    )
     for path in (json_out, out_file):
         if path:
             check_writable(path)

@@ -20,6 +20,7 @@ from reconciler.contract.cron import CronError, CronSchedule, parse_cron
 from reconciler.contract.firing import MAX_FIRINGS, firings, schedule_firings
 from reconciler.contract.localtime import OffsetChange, offset_changes
 from reconciler.contract.zones import resolve_zone
+from reconciler.plan.redact import REDACTED
 
 NEXT_COUNT: Final = 3
 DST_HORIZON: Final = 365 * 86_400
@@ -92,8 +93,13 @@ def routine_fires(
 
 
 def clocked(routine: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
-    """The routine's triggers that fire on a clock (schedule, timer), by name."""
-    return {k: v for k, v in _triggers(routine).items() if v.get("type") in CLOCKED}
+    """The routine's triggers that fire on a clock (schedule, timer), by name; one whose
+    timing is redacted (declared sensitive) is left out, so no time shows it."""
+    return {
+        k: v
+        for k, v in _triggers(routine).items()
+        if v.get("type") in CLOCKED and REDACTED not in timing_key(v)
+    }
 
 
 def enabled(routine: Mapping[str, Any] | None) -> bool:
