@@ -579,8 +579,7 @@ def test_the_drift_job_tracks_its_issue_and_warns_when_the_schedule_is_late(repo
 
 # --- the smoke gate and the routines' health ---------------------------------------------------
 
-SMOKE = "    reconcile:\n      smoke: {input: 'Smoke test: answer OK.', timeout: 1m}\n"
-SMOKED = ("manifests/environments/dev/smoke.yaml", "      input: Run the smoke-test checklist.\n")
+SMOKED = "manifests/environments/dev/smoke.yaml"  # dev-smoke-test declares reconcile.smoke
 
 
 def failing(repo: Repo, *agents: str) -> None:
@@ -592,7 +591,6 @@ def failing(repo: Repo, *agents: str) -> None:
 def test_the_first_apply_runs_the_smoke_gate_and_a_failed_run_fails_the_deploy(
     repo: Repo,
 ) -> None:
-    repo.edit(*SMOKED, SMOKED[1] + SMOKE)
     passed = repo.step("apply", "dev", SMOKE="true")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "  passed  dev-smoke-test: completed in " in passed.stdout
@@ -602,7 +600,7 @@ def test_the_first_apply_runs_the_smoke_gate_and_a_failed_run_fails_the_deploy(
     summary = (repo.root / "step_summary.md").read_text()
     assert "### Smoke gate" in summary and f"`{run_id}`" in summary
     failing(repo, "ops-summary-agent-dev")  # OPS_AGENT of dev in reconciler.yaml
-    repo.edit(SMOKED[0], "every hour in dev", "every hour in dev (v2)")
+    repo.edit(SMOKED, "every hour in dev", "every hour in dev (v2)")
     failed = repo.step("apply", "dev", SMOKE="true")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "::error::smoke test of dev-smoke-test failed: the run failed: " in failed.stdout
