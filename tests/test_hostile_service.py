@@ -67,6 +67,32 @@ def test_a_byte_per_interval_server_ends_within_the_timeout(examples: Path) -> N
     assert seconds < 15
 
 
+def test_a_read_that_never_answers_times_out_at_the_read_timeout(examples: Path) -> None:
+    """The read timeout reaches the transport (azure-core ignores the client's own once a
+    transport is given, and waited 300 s): with RECONCILER_READ_TIMEOUT=1 and no retries, a
+    server that accepts and never answers ends the plan in seconds, blaming the connection."""
+    with silent_server() as port:
+        endpoint = f"http://127.0.0.1:{port}/api/projects/p"
+        env = {"RECONCILER_READ_TIMEOUT": "1", "RECONCILER_RETRY_TOTAL": "0"}
+        done, seconds = timed_cli(
+            examples, "plan", "manifests", "--endpoint", endpoint, "--timeout", "40s", env=env
+        )
+    assert done.returncode == 1
+    [line] = error_lines(done.stderr)
+    assert f"the connection to {endpoint} dropped or timed out during list routines" in line
+    assert seconds < 15
+
+
+def test_a_bad_read_timeout_is_one_line(examples: Path) -> None:
+    done, _ = timed_cli(
+        examples, "plan", "manifests", "--endpoint", "http://127.0.0.1:9/api/projects/p",
+        env={"RECONCILER_READ_TIMEOUT": "soon"},
+    )  # fmt: skip
+    assert done.returncode == 1
+    [line] = error_lines(done.stderr)
+    assert "RECONCILER_READ_TIMEOUT must be a number of seconds in (0, 600]" in line
+
+
 def test_a_write_that_hangs_ends_apply_at_the_timeout_and_reports_it(
     emu: Emulator, examples: Path
 ) -> None:

@@ -379,7 +379,7 @@ def test_a_plan_fed_page_by_page_equals_the_plan_of_the_whole_list() -> None:
     """``Planning`` (what plan and drift use while the list is still arriving) gives the plan
     ``make_plan`` gives for the whole list, however the list is cut into pages, a duplicate
     name included (the later routine wins in both)."""
-    from reconciler.plan.planner import Planning  # noqa: PLC0415
+    from reconciler.plan.planner import Planning
 
     wanted = [desired(f"r{i}") for i in range(12)]
     live = [live_of(d) for d in wanted[:8]]

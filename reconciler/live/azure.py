@@ -51,6 +51,22 @@ configured total; a dropped or timed-out answer (``retry_read``) and any status,
 Retry-After included (``retry_status``), exhaust the retries at once."""
 
 
+def read_timeout(environ: Mapping[str, str]) -> float:
+    """Seconds to wait for a read's answer: ``RECONCILER_READ_TIMEOUT`` (default 120; writes
+    wait ``WRITE_TIMEOUT``, a cold create can take minutes)."""
+    text = environ.get("RECONCILER_READ_TIMEOUT")
+    try:
+        seconds = float(text) if text is not None else float(READ_TIMEOUT)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= WRITE_TIMEOUT:
+        raise BackendError(
+            f"RECONCILER_READ_TIMEOUT must be a number of seconds in (0, {WRITE_TIMEOUT}]",
+            kind="config",
+        )
+    return seconds
+
+
 def retry_settings(environ: Mapping[str, str]) -> tuple[int, float]:
     """``RECONCILER_RETRY_TOTAL`` (default 10, azure-core's own default) and
     ``RECONCILER_RETRY_BACKOFF`` (seconds, default 0.8)."""
@@ -108,9 +124,13 @@ class AzureBackend(Closing):
             credential=self._credential,
             retry_policy=retry_policy(retry_total, retry_backoff_factor),
             custom_hook_policy=wiretap.Wiretap(),
-            transport=RequestsTransport(session=session_for(self.endpoint), session_owner=True),
-            connection_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
+            # The timeouts go to the transport: given one, the client ignores its own.
+            transport=RequestsTransport(
+                session=session_for(self.endpoint),
+                session_owner=True,
+                connection_timeout=CONNECT_TIMEOUT,
+                read_timeout=read_timeout(env),
+            ),
         )
         self._routines = self._client.beta.routines
 
