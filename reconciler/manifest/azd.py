@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from reconciler.manifest.interpolate import interpolate
+from reconciler.manifest.interpolate import SERVER_SIDE, interpolate
 from reconciler.paths import Path
 
 ROUTINE_HOST = "azure.ai.routine"
@@ -54,7 +54,6 @@ REFUSED = {  # accepted in reconciler's own manifests only
 }
 CAMEL = {wire: camel for camel, wire in {**TRIGGER_KEYS, **ACTION_KEYS}.items()}
 _SNAKE_WORD = re.compile(r"\b(" + "|".join(sorted(CAMEL, key=len, reverse=True)) + r")\b")
-_FOUNDRY_EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 REMOTE_REF = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://")
 
 
@@ -211,12 +210,27 @@ def _expand(value: Any, variables: Mapping[str, str], path: Path, report: Report
         return value
     pieces: list[str] = []
     pos = 0
-    for match in _FOUNDRY_EXPRESSION.finditer(value):
-        pieces.append(_expand_text(value[pos : match.start()], variables, path, report))
-        pieces.append(match.group(0))
-        pos = match.end()
+    for start, end in foundry_spans(value):
+        pieces.append(_expand_text(value[pos:start], variables, path, report))
+        pieces.append(value[start:end])
+        pos = end
     pieces.append(_expand_text(value[pos:], variables, path, report))
     return "".join(pieces)
+
+
+def foundry_spans(text: str) -> Iterator[tuple[int, int]]:
+    """The ``(start, end)`` of each Foundry ``${{...}}`` expression in ``text``, left to right:
+    from a ``${{`` to the first ``}}`` after it. Linear in the text: once a ``${{`` has no
+    ``}}`` after it, no later one has either, so the scan stops (a regular expression would
+    rescan the rest of the text at every unterminated ``${{``). Unlike ``interpolate``, a
+    ``$`` before ``${{`` is not an escape here: azd's expander sends ``$${{x}}`` as written."""
+    pos = 0
+    while (start := text.find(SERVER_SIDE, pos)) >= 0:
+        close = text.find("}}", start + len(SERVER_SIDE))
+        if close < 0:
+            return
+        pos = close + 2
+        yield start, pos
 
 
 def _expand_text(text: str, variables: Mapping[str, str], path: Path, report: Report) -> str:
@@ -236,9 +250,9 @@ def escape_input(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     pieces, pos = [], 0
-    for match in _FOUNDRY_EXPRESSION.finditer(value):
-        pieces += [value[pos : match.start()].replace("${", "$${"), match.group(0)]
-        pos = match.end()
+    for start, end in foundry_spans(value):
+        pieces += [value[pos:start].replace("${", "$${"), value[start:end]]
+        pos = end
     pieces.append(value[pos:].replace("${", "$${"))
     return "".join(pieces)
 
