@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,38 @@ def test_a_403_on_the_agents_api_is_a_warning_naming_the_role(
     assert "403 Forbidden) for 2 agent(s)" in done.stderr
     assert "'Foundry User'" in done.stderr
     assert "Plan: 2 to create" in done.stdout
+
+
+def test_a_hung_agents_api_is_one_warning_and_the_plan_goes_on(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    admin(emu.url, "PUT", "faults", {"script": [{"fault": "hang", "route": AGENT_ROUTE}]})
+    (tmp_path / "m.yaml").write_text(manifest("ops", "ops"), encoding="utf-8")
+    started = time.monotonic()
+    done = run_cli(
+        "plan", "m.yaml", "--endpoint", emu.endpoint(), "--timeout", "30s",
+        cwd=tmp_path, env={"RECONCILER_AGENT_WAIT": "1"},
+    )  # fmt: skip
+    assert time.monotonic() - started < 15
+    assert done.returncode == 0, done.stderr
+    assert "timed out" not in done.stderr
+    assert (
+        "warning: agents not checked: no answer from the agents API within 1s for 1 agent(s), "
+        "e.g. 'ops'; the plan went on without them"
+    ) in done.stderr
+    assert "Plan: 2 to create" in done.stdout
+    assert admin(emu.url, "GET", "counters")["faults"]["hang"] == 1
+
+
+def test_a_bad_agent_wait_is_one_error(emu: Emulator, tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text(manifest("ops"), encoding="utf-8")
+    done = run_cli(
+        "plan", "m.yaml", "--endpoint", emu.endpoint(), cwd=tmp_path,
+        env={"RECONCILER_AGENT_WAIT": "soon"},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "RECONCILER_AGENT_WAIT must be a positive number of seconds, not 'soon'" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_a_scripted_fault_without_a_route_never_reaches_the_agents_route(

@@ -6,12 +6,17 @@ says is checked against the rules of ``reconciler.contract.agents``; each proble
 diagnostic at the ``action.agent_name`` line of every routine that names the agent (each file is
 read again once, only when there is a problem). A 403 on the agents API is one warning naming
 the role the plan identity needs; any other failure to read an agent is a warning for that
-agent: the check never blocks a plan because it could not run. ``agent_endpoint_id`` is not
-checked: no API of the SDK reads endpoint ids.
+agent: the check never blocks a plan because it could not run. Nor does an agents API that
+does not answer: once the project is read and planned, the reads get ``WAIT_SECONDS`` more (and
+never outlast the command's ``--timeout``); those still unanswered are one warning and the plan
+goes on without them (``RECONCILER_AGENT_WAIT`` changes the wait, for tests).
+``agent_endpoint_id`` is not checked: no API of the SDK reads endpoint ids.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections import defaultdict
 from collections.abc import Collection
 from concurrent.futures import Future
@@ -20,16 +25,18 @@ from functools import partial
 from typing import Final
 
 from reconciler.contract.agents import ROLE_HINT, AgentInfo, AgentProblem, problems
-from reconciler.diagnostics import Diagnostic, Location
+from reconciler.diagnostics import Diagnostic, Location, ReconcilerError
 from reconciler.live.base import Backend, BackendError
 from reconciler.manifest.loader import DesiredRoutine, LoadResult
 from reconciler.manifest.sources import read_text
 from reconciler.manifest.yamlsafe import Document, YamlProblem, load_documents
 from reconciler.paths import dotted
 from reconciler.plan.model import Action, Plan
-from reconciler.workers import DaemonPool, wait_for
+from reconciler.workers import DaemonPool, DeadlineExceeded, wait_for
 
 PARALLEL: Final = 8
+WAIT_SECONDS: Final = 30.0  # how long the reads may outlast the plan of the live project
+WAIT_VAR: Final = "RECONCILER_AGENT_WAIT"
 _PUTS: Final = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE})
 FIELD: Final = ("action", "agent_name")
 Read = Future[AgentInfo | None]
@@ -52,17 +59,25 @@ class AgentCheck:
     target: str
     routines: dict[str, list[DesiredRoutine]]
     reads: dict[str, Read]
+    started: float = 0.0  # time.monotonic() when the reads started
 
     def diagnostics(self, deadline: float | None, writes: Collection[str] = ()) -> list[Diagnostic]:
-        """The problems found (``DeadlineExceeded`` when the reads outlast ``deadline``). The
-        service refuses a PUT, so an error is an error only for a routine the plan ``writes``
-        (creates, updates or replaces); for any other it is a warning: its runs fail."""
+        """The problems found, waiting for the reads at most ``wait_seconds()`` from now and
+        never past ``deadline``; reads still unanswered then are one warning. The service
+        refuses a PUT, so an error is an error only for a routine the plan ``writes`` (creates,
+        updates or replaces); for any other it is a warning: its runs fail."""
+        bound = time.monotonic() + wait_seconds()
+        bound = bound if deadline is None else min(bound, deadline)
         found: list[tuple[DesiredRoutine, str, str]] = []
         forbidden: list[str] = []
         unread: list[Diagnostic] = []
+        unanswered: list[str] = []
         for name, read in self.reads.items():
             try:
-                agent = wait_for(read, deadline)
+                agent = wait_for(read, bound)
+            except DeadlineExceeded:
+                unanswered.append(name)
+                continue
             except BackendError as err:
                 if err.kind == "forbidden":
                     forbidden.append(name)
@@ -71,7 +86,21 @@ class AgentCheck:
                 continue
             for problem in problems(name, agent):
                 found += [_graded(r, problem, writes) for r in self.routines[name]]
-        return [*_located(found), *self._forbidden(forbidden), *unread]
+        return [
+            *_located(found), *self._forbidden(forbidden), *self._unanswered(unanswered), *unread,
+        ]  # fmt: skip
+
+    def _unanswered(self, names: list[str]) -> list[Diagnostic]:
+        if not names:
+            return []
+        waited = round(time.monotonic() - self.started)
+        return [
+            Diagnostic(
+                "warning",
+                f"agents not checked: no answer from the agents API within {waited}s for "
+                f"{len(names)} agent(s), e.g. '{names[0]}'; the plan went on without them",
+            )
+        ]
 
     def _forbidden(self, names: list[str]) -> list[Diagnostic]:
         if not names:
@@ -94,7 +123,22 @@ def start(loaded: LoadResult, backend: Backend) -> AgentCheck:
         with DaemonPool(min(PARALLEL, len(routines)), "agents") as pool:
             for name in routines:
                 reads[name] = pool.submit(partial(backend.get_agent, name))
-    return AgentCheck(backend.target, routines, reads)
+    return AgentCheck(backend.target, routines, reads, time.monotonic())
+
+
+def wait_seconds() -> float:
+    """How long the agent reads may outlast the plan: ``RECONCILER_AGENT_WAIT`` seconds, else
+    ``WAIT_SECONDS``."""
+    text = os.environ.get(WAIT_VAR)
+    if not text:
+        return WAIT_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ReconcilerError(f"{WAIT_VAR} must be a positive number of seconds, not {text!r}")
+    return value
 
 
 def writes(plan: Plan) -> frozenset[str]:
