@@ -27,8 +27,9 @@ from typing import Final
 from reconciler.contract.agents import ROLE_HINT, AgentInfo, AgentProblem, problems
 from reconciler.diagnostics import Diagnostic, Location, ReconcilerError
 from reconciler.live.base import Backend, BackendError
+from reconciler.manifest.azd_locate import Located, RefDocuments, locate_field
 from reconciler.manifest.loader import DesiredRoutine, LoadResult
-from reconciler.manifest.sources import read_text
+from reconciler.manifest.sources import is_project_file, read_text
 from reconciler.manifest.yamlsafe import Document, YamlProblem, load_documents
 from reconciler.paths import dotted
 from reconciler.plan.model import Action, Plan
@@ -163,21 +164,23 @@ def _unread(name: str, err: BackendError) -> Diagnostic:
 
 
 def _located(found: list[tuple[DesiredRoutine, str, str]]) -> list[Diagnostic]:
-    """One diagnostic per (routine, problem) at the routine's ``action.agent_name``."""
+    """One diagnostic per (routine, problem) at the routine's ``action.agent_name``, as its
+    file writes it (an azure.yaml service: ``agentName``, perhaps in its ``$ref`` file)."""
     documents: dict[str, list[Document]] = {}
+    refs: RefDocuments = {}
     located: list[Diagnostic] = []
     for routine, severity, message in found:
         if routine.file not in documents:
             documents[routine.file] = _documents(routine.file)
-        where = _field_location(routine, documents[routine.file])
+        where = _field_location(routine, documents[routine.file], refs)
         located.append(
             Diagnostic(
                 "error" if severity == "error" else "warning",
                 message,
-                file=where.file,
-                line=where.line,
-                col=where.col,
-                field=dotted((*routine.prefix, *FIELD)),
+                file=where.location.file,
+                line=where.location.line,
+                col=where.location.col,
+                field=where.field,
             )
         )
     return sorted(located, key=lambda d: (d.file or "", d.line or 0, d.col or 0))
@@ -191,12 +194,18 @@ def _documents(path: str) -> list[Document]:
         return []
 
 
-def _field_location(routine: DesiredRoutine, documents: list[Document]) -> Location:
-    """The line of the routine's ``action.agent_name`` (else where the routine starts)."""
+def _field_location(
+    routine: DesiredRoutine, documents: list[Document], refs: RefDocuments
+) -> Located:
+    """Where the routine writes ``action.agent_name`` (else where the routine starts)."""
     source = routine.source
+    fallback = Located(source, dotted((*routine.prefix, *FIELD)))
+    if is_project_file(routine.file):
+        found = locate_field(documents[0], source, FIELD, refs) if documents else None
+        return found or fallback
     for doc in documents:
         start = doc.mark_of(routine.prefix)
         if (start.line, start.col) == (source.line, source.col):
             mark = doc.mark_of((*routine.prefix, *FIELD))
-            return Location(source.file, mark.line, mark.col)
-    return source
+            return Located(Location(source.file, mark.line, mark.col), fallback.field)
+    return fallback

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from reconciler import paths
 from reconciler.contract.timer import resolve_at
 from reconciler.diagnostics import Diagnostic, Location, error, warning
 from reconciler.manifest import azd
+from reconciler.manifest.azd_locate import locate_field
 from reconciler.manifest.azd_read import read_project, routine_services
 from reconciler.manifest.budget import Budget
 from reconciler.manifest.checks import MAX_FILE_ERRORS, FileContext, Scope, check_document, field_of
@@ -177,22 +177,7 @@ def referenced_files(source: SourceText) -> list[str]:
 
 def locate(doc: Document, source: Location, param: str | None) -> Location | None:
     """Where the routine service that starts at ``source`` writes the field a service error
-    names (``param``: ``triggers.t.cron_expression``), in whichever spelling it uses."""
-    for name, service in routine_services(doc):
-        start = doc.mark_of(("services", name), key=True)
-        if (start.line, start.col) != (source.line, source.col):
-            continue
-        _, prefix, _ = azd.properties(service, ("services", name))
-        written = _as_written(doc, prefix, paths.from_param(param))
-        mark = doc.mark_of((*prefix, *written))
-        return Location(source.file, mark.line, mark.col)
-    return None
-
-
-def _as_written(doc: Document, prefix: Path, path: Path) -> Path:
-    written: list[Any] = []
-    for part in path:
-        camel = azd.CAMEL.get(str(part))
-        here = (*prefix, *written)
-        written.append(camel if camel and (*here, camel) in doc.keys else part)
-    return tuple(written)
+    names (``param``: ``triggers.t.cron_expression``), in whichever spelling and file (its
+    ``$ref`` file included) it uses."""
+    found = locate_field(doc, source, paths.from_param(param))
+    return None if found is None else found.location
