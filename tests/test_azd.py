@@ -14,7 +14,7 @@ import pytest
 from reconciler.diagnostics import Location
 from reconciler.manifest.azd_load import locate
 from reconciler.manifest.yamlsafe import load_documents
-from tests.conftest import REPO, run_cli
+from tests.conftest import BASE_ROUTINE, REPO, run_cli
 
 CORPUS = REPO / "tests/corpus/azd"
 VARS = ("--var", "DIGEST_TOPIC=sales", "--var", "REGION=eu")
@@ -213,3 +213,30 @@ def test_service_errors_during_apply_point_at_the_azd_spelling(write: Write) -> 
     assert found == Location(str(path), 8, 25)
     assert locate(doc, start, "action.agent_name") == Location(str(path), 12, 18)
     assert locate(doc, Location(str(path), 1, 1), "action") is None
+
+
+def test_manifests_and_projects_under_an_azd_folder_are_a_warning_naming_them(
+    tmp_path: Path, write: Write
+) -> None:
+    service = SERVICE.format(body=CAMEL)
+    write("azure.yaml", service)
+    write("apps/bot/azure.yaml", service.replace("  r:", "  bot:"))
+    write("apps/bot/extra.yaml", "routines: []\n")  # named when apps/bot is walked
+    write("manifests/m.yaml", "# team routines\n" + BASE_ROUTINE)
+    write("infra/main.parameters.yaml", "location: swedencentral\n")  # not a manifest
+    done = run_cli("validate", ".", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    [line] = [x for x in done.stdout.splitlines() if "not read" in x]
+    assert line.startswith("./azure.yaml: warning: this folder is an azd project, so only ")
+    assert "not read: apps/bot/azure.yaml (an azd project), manifests/m.yaml (a manifest);" in line
+    assert "give them as paths too (e.g. `. apps/bot/azure.yaml manifests/m.yaml`)" in line
+    assert "infra" not in line and "extra.yaml" not in line
+    assert "Valid: 1 routine(s) in 1 file(s), 1 warning(s)." in done.stdout
+    both = run_cli("validate", ".", "manifests/m.yaml", "apps/bot", cwd=tmp_path)
+    assert both.returncode == 0, both.stdout
+    [warned] = [x for x in both.stdout.splitlines() if "not read" in x]
+    assert warned.startswith("apps/bot/azure.yaml: warning: ")
+    assert "not read: apps/bot/extra.yaml (a manifest);" in warned
+    assert "Valid: 3 routine(s) in 3 file(s), 1 warning(s)." in both.stdout
+    every = run_cli("validate", ".", "manifests", "apps/bot", "apps/bot/extra.yaml", cwd=tmp_path)
+    assert "Valid: 3 routine(s) in 4 file(s), 0 warning(s)." in every.stdout, every.stdout

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.diagnostics import Diagnostic, error, warning
+from reconciler.manifest.project_walk import skipped, warning_for
 
 MAX_FILE_BYTES = 1024 * 1024
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -38,15 +39,17 @@ def discover(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
     configuration file (and, with a warning, anything that is not a regular file), and never
     follow symbolic links to directories.  A folder holding azd's ``azure.yaml`` (or
     ``azure.yml``) is an azd project: only that file is taken from it (its routine services, and
-    the ``$ref`` files they name), not the other YAML files of the project.  The result is
+    the ``$ref`` files they name), not the other YAML files of the project; a manifest or azd
+    project below it that no path given reads is a warning at that file.  The result is
     sorted and free of duplicates so that every run sees the files in the same order.
     """
     found: list[str] = []
     problems: list[Diagnostic] = []
+    projects: list[str] = []
     for raw in paths:
         mode = file_mode(raw)
         if mode is not None and stat.S_ISDIR(mode):
-            inside = _walk(Path(raw), problems)
+            inside = _walk(Path(raw), problems, projects)
             if not inside:
                 problems.append(
                     warning("no manifest files (*.yaml, *.yml) in this folder", file=raw)
@@ -59,7 +62,20 @@ def discover(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
         else:
             problems.append(error(not_regular(mode), file=raw))
     unique = sorted(set(found), key=lambda p: (os.path.dirname(p), os.path.basename(p)))
-    return unique, problems
+    return unique, problems + _unread(projects, unique)
+
+
+def _unread(projects: list[str], found: list[str]) -> list[Diagnostic]:
+    """A warning at each azd project file a walk took alone, naming the manifests and azd
+    projects under its folder that no path given reads (``project_walk``)."""
+    read = {os.path.abspath(path) for path in found}
+    warnings: list[Diagnostic] = []
+    for project in dict.fromkeys(projects):
+        under = skipped(os.path.dirname(project), PROJECT_FILES, CONFIG_NAMES)
+        missed = [(path, kind) for path, kind in under if os.path.abspath(path) not in read]
+        if missed:
+            warnings.append(warning_for(project, missed))
+    return warnings
 
 
 def file_mode(path: str) -> int | None:
@@ -91,12 +107,13 @@ def is_project_file(path: str) -> bool:
     return os.path.basename(path) in PROJECT_FILES
 
 
-def _walk(root: Path, problems: list[Diagnostic]) -> list[str]:
+def _walk(root: Path, problems: list[Diagnostic], projects: list[str]) -> list[str]:
     files: list[str] = []
     for folder, dirs, names in os.walk(root, followlinks=False):
         project = next((n for n in PROJECT_FILES if n in names), None)
         if project is not None:  # an azd project: its azure.yaml is the source
             files.append(os.path.join(folder, project))
+            projects.append(os.path.join(folder, project))
             dirs[:] = []
             continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
