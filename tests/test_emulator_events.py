@@ -199,7 +199,7 @@ def test_the_cli_fires_into_a_project_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--fire-event", "{not json"], "--fire-event is not JSON"),
+        (["--fire-event", "{not json"], "Invalid value for --fire-event: the event is not JSON"),
         (["--fire-event", "[1]"], "must be a JSON object"),
         (["--fire-event", "@missing.json"], "cannot read missing.json"),
         (["--fire-event", json.dumps({**OPENED, "issue_event": "x"})], "event refused: 400"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,6 +17,7 @@ from reconciler.app.dispatching import (
 from reconciler.cli.common import parse_timeout
 from reconciler.cli.context import TargetArgs, build, target_options
 from reconciler.cli.runs import open_runs
+from reconciler.contract import nesting
 from reconciler.contract.limits import DISPATCH_INPUT_MAX
 from reconciler.diagnostics import ReconcilerError
 from reconciler.views import factory
@@ -42,7 +42,9 @@ def read_input(text: str) -> Any:
             reason = getattr(err, "strerror", None) or str(err)
             raise ReconcilerError(f"{source}: cannot read it ({reason})") from None
     try:
-        return json.loads(text)
+        return nesting.loads(text)
+    except nesting.TooDeep as err:
+        raise ReconcilerError(f"{source} {err}") from None
     except ValueError as err:
         raise ReconcilerError(
             f"{source} is not JSON: {err} (a string needs quotes: '\"hello\"')"

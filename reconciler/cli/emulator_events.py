@@ -9,12 +9,12 @@ or one saying that no enabled routine takes it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Final
 
 import click
 
+from reconciler.contract import nesting
 from reconciler.live.emulator_events import fire_event
 from reconciler.live.endpoint import Endpoint, parse
 from reconciler.views import terminal
@@ -39,10 +39,10 @@ def fire(event_text: str, endpoint: str | None, db: str) -> None:
 
 def _event(text: str) -> dict[str, Any]:
     """The event object of ``--fire-event`` (JSON text, or ``@FILE``)."""
-    source = "--fire-event"
+    source = "the event"
     if text.startswith("@"):
         path = Path(text[1:])
-        source = f"--fire-event file {path}"
+        source = f"file {path}"
         try:
             if path.stat().st_size > EVENT_FILE_MAX:
                 raise click.BadParameter(
@@ -54,7 +54,9 @@ def _event(text: str) -> dict[str, Any]:
                 f"cannot read {path}: {err}", param_hint="--fire-event"
             ) from None
     try:
-        event = json.loads(text)
+        event = nesting.loads(text)
+    except nesting.TooDeep as err:
+        raise click.BadParameter(f"{source} {err}", param_hint="--fire-event") from None
     except ValueError as err:
         raise click.BadParameter(
             f"{source} is not JSON: {err}", param_hint="--fire-event"

@@ -23,3 +23,8 @@ TIME_ZONE_MAX: Final = 64
 MIN_CRON_GAP_SECONDS: Final = 300
 LIST_PAGE_MAX: Final = 100
 DISPATCH_INPUT_MAX: Final = 32_768  # characters of a dispatch payload's input (Learn)
+# Arrays and objects nested in one JSON body (a request, an event, --input): our choice, the
+# default of .NET's System.Text.Json; a routine from a manifest (YAML nested at most 64 levels,
+# manifest/budget.py) always fits. Deeper JSON is refused, never parsed (Python's parser
+# recurses).
+JSON_DEPTH_MAX: Final = 64

@@ -7,11 +7,11 @@ type}}`` with the right status and headers.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from reconciler.contract import nesting
 from reconciler.service import ServiceError
 
 API_VERSION: Final = "v1"
@@ -166,9 +166,12 @@ def check_content_type(header: str | None) -> None:
 
 
 def parse_json(raw: bytes) -> Any:
-    """Decode a JSON body; 400 ``invalid_json`` when it is not valid JSON."""
+    """Decode a JSON body; 400 ``invalid_json`` when it is not valid JSON or nests deeper than
+    ``limits.JSON_DEPTH_MAX`` levels (measured before parsing: the parser recurses)."""
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return nesting.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except nesting.TooDeep as err:
+        raise HttpError(400, "invalid_json", f"the request body {err}") from None
     except (UnicodeDecodeError, ValueError) as err:
         raise HttpError(400, "invalid_json", f"the request body is not valid JSON: {err}") from None
 

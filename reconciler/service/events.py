@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from reconciler.contract import limits
+from reconciler.contract import limits, nesting
 from reconciler.service.errors import bad_argument
 from reconciler.service.runs import run_record
 
@@ -64,6 +64,8 @@ def parse_event(body: object) -> Event:
     """The event in ``body`` (``{"type": "github_issue"|"custom", ...}``); raises 400."""
     if not isinstance(body, Mapping):
         raise bad_argument("event", "the event must be a JSON object")
+    if nesting.value_too_deep(dict(body)):
+        raise bad_argument("event", f"the event {nesting.MESSAGE}")
     kind = body.get("type")
     if not isinstance(kind, str) or kind not in FIELDS:
         raise bad_argument("type", f"event type must be 'github_issue' or 'custom', not {kind!r}")

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from reconciler.contract import limits
+from reconciler.contract import limits, nesting
 from reconciler.contract.models import RoutineBody
 from reconciler.contract.rules import check_name, check_routine
 from reconciler.contract.schema_errors import problems
@@ -55,6 +55,8 @@ def validate_put(
         raise invalid(name_problems)
     if not isinstance(body, dict):
         raise invalid([detail(None, "the request body must be a JSON object")])
+    if nesting.value_too_deep(body):
+        raise invalid([detail(None, f"the routine {nesting.MESSAGE}")])
     body_name = body.get("name")
     if body_name is not None and body_name != name:
         message = f"name {body_name!r} in the body does not match {name!r} in the path"
@@ -136,6 +138,8 @@ def check_payload(payload: object, action_type: str) -> None:
         return
     if not isinstance(payload, dict):
         raise bad_argument("payload", "payload must be a JSON object")
+    if nesting.value_too_deep(payload):
+        raise bad_argument("payload", f"payload {nesting.MESSAGE}")
     given = payload.get("type")
     if given != action_type:
         message = f"payload type {given!r} does not match the routine's action type {action_type!r}"
