@@ -134,6 +134,23 @@ def test_the_embedded_project_checks_its_registry(local: str, tmp_path: Path) ->
     assert "'ops'" not in done.stderr
 
 
+def test_agent_diagnostics_are_capped_per_agent(local: str, tmp_path: Path) -> None:
+    done = plan_local(tmp_path, local, *(["ghost", "phantom", "paused"] * 300))
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    for agent in ("ghost", "phantom", "paused"):
+        located = [x for x in lines if ".action.agent_name: " in x and f"agent '{agent}'" in x]
+        assert len(located) == 20, located
+    assert (
+        "… and 280 more routine(s) name agent 'ghost', with the same problem (only the first 20 "
+        "lines of an agent are shown)"
+    ) in lines
+    assert "warning: … and 280 more routine(s) name agent 'paused', with the same problem" in (
+        done.stderr
+    )
+    assert sum(".action.agent_name: " in line for line in lines) == 60
+
+
 def test_apply_on_the_embedded_project_refuses_before_writing(local: str, tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text(manifest("ops", "ghost"), encoding="utf-8")
     done = run_cli("apply", "m.yaml", "--auto-approve", "--endpoint", local, cwd=tmp_path)

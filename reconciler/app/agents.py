@@ -4,7 +4,8 @@ Each distinct ``agent_name`` of the loaded routines is read once, in parallel (a
 ``PARALLEL`` reads at a time, daemon threads), while the project is listed. What the agents API
 says is checked against the rules of ``reconciler.contract.agents``; each problem becomes a
 diagnostic at the ``action.agent_name`` line of every routine that names the agent (each file is
-read again once, only when there is a problem). A 403 on the agents API is one warning naming
+read again once, only when there is a problem), at most ``SHOWN_PER_AGENT`` lines per agent and
+then one line counting the rest. A 403 on the agents API is one warning naming
 the role the plan identity needs; any other failure to read an agent is a warning for that
 agent: the check never blocks a plan because it could not run. Nor does an agents API that
 does not answer: once the project is read and planned, the reads get ``WAIT_SECONDS`` more (and
@@ -38,6 +39,7 @@ from reconciler.workers import DaemonPool, DeadlineExceeded, wait_for
 PARALLEL: Final = 8
 WAIT_SECONDS: Final = 30.0  # how long the reads may outlast the plan of the live project
 WAIT_VAR: Final = "RECONCILER_AGENT_WAIT"
+SHOWN_PER_AGENT: Final = 20  # located lines per agent; the rest are counted in one line
 _PUTS: Final = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE})
 FIELD: Final = ("action", "agent_name")
 Read = Future[AgentInfo | None]
@@ -73,6 +75,7 @@ class AgentCheck:
         forbidden: list[str] = []
         unread: list[Diagnostic] = []
         unanswered: list[str] = []
+        more: list[Diagnostic] = []
         for name, read in self.reads.items():
             try:
                 agent = wait_for(read, bound)
@@ -85,10 +88,16 @@ class AgentCheck:
                 else:
                     unread.append(_unread(name, err))
                 continue
-            for problem in problems(name, agent):
-                found += [_graded(r, problem, writes) for r in self.routines[name]]
+            graded = [
+                _graded(r, problem, writes)
+                for problem in problems(name, agent)
+                for r in self.routines[name]
+            ]
+            found += graded[:SHOWN_PER_AGENT]
+            more += _more(name, graded[SHOWN_PER_AGENT:])
         return [
-            *_located(found), *self._forbidden(forbidden), *self._unanswered(unanswered), *unread,
+            *_located(found), *more, *self._forbidden(forbidden), *self._unanswered(unanswered),
+            *unread,
         ]  # fmt: skip
 
     def _unanswered(self, names: list[str]) -> list[Diagnostic]:
@@ -157,6 +166,20 @@ def _graded(
         "warning",
         f"{problem.message} (this plan does not write the routine; its runs fail)",
     )
+
+
+def _more(name: str, hidden: list[tuple[DesiredRoutine, str, str]]) -> list[Diagnostic]:
+    """One line for the problems of agent ``name`` not shown (an error when one of them is)."""
+    if not hidden:
+        return []
+    routines = len({id(routine) for routine, _, _ in hidden})
+    message = (
+        f"… and {routines} more routine(s) name agent '{name}', with the same problem (only "
+        f"the first {SHOWN_PER_AGENT} lines of an agent are shown)"
+    )
+    if any(severity == "error" for _, severity, _ in hidden):
+        return [Diagnostic("error", message)]
+    return [Diagnostic("warning", message)]
 
 
 def _unread(name: str, err: BackendError) -> Diagnostic:
