@@ -105,6 +105,32 @@ def test_a_missing_agents_file_is_one_error(tmp_path: Path) -> None:
     assert loaded.diagnostics[0].severity == "error"
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("# nothing yet\n", "file is empty: an agents file needs a top-level 'agents:' list "
+         "(agents: [] empties the registry)"),
+        ("agents:\n  - name: a\n    identity: null\n", "must be a string, not null (empty)"),
+        ("agents:\n" + "  - {name: a}\n" * 34_000, "more than 100000 YAML nodes (keys and "
+         "values) in one file; an agents file is loaded whole (it replaces the registry), so it "
+         "cannot be split: give each agent only the fields that differ from the defaults"),
+        ("agents:\n" + "  - {name: agent, kind: hosted}\n" * 40_000, "; the limit is 1048576 "
+         "bytes; an agents file is loaded whole (it replaces the registry), so it cannot be "
+         "split"),
+    ],
+)  # fmt: skip
+def test_agents_file_messages_speak_of_agents_files(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "agents.yaml"
+    path.write_text(text)
+    loaded = load_agents(str(path))
+    assert [d.severity for d in loaded.diagnostics] == ["error"]
+    assert message in loaded.diagnostics[0].message
+    assert "routines" not in loaded.diagnostics[0].message
+    assert "None" not in loaded.diagnostics[0].message
+
+
 @pytest.fixture
 def local(tmp_path: Path) -> str:
     (tmp_path / "agents.yaml").write_text(AGENTS_FILE)

@@ -21,7 +21,7 @@ located diagnostics (file, line, column, field), never exceptions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pydantic import Field
@@ -66,12 +66,13 @@ def load_agents(path: str) -> AgentsLoad:
     """Read and check an agents file."""
     source, problem = read_text(path)
     if problem is not None or source is None:
-        return AgentsLoad(diagnostics=[problem or error("cannot read the file", file=path)])
+        problem = problem or error("cannot read the file", file=path)
+        return AgentsLoad(diagnostics=[replace(problem, message=_advice(problem.message))])
     try:
         documents = load_documents(source.text)
     except YamlProblem as err:
         mark = err.mark or Mark(1, 1)
-        return AgentsLoad(diagnostics=[error(err.message, file=path, **_at(mark))])
+        return AgentsLoad(diagnostics=[error(_advice(err.message), file=path, **_at(mark))])
     if len(documents) != 1:
         return AgentsLoad(diagnostics=[error("expected exactly one YAML document", file=path)])
     doc = documents[0]
@@ -89,6 +90,7 @@ def _problems(path: str, doc: Document) -> list[Diagnostic]:
     from jsonschema import Draft202012Validator  # noqa: PLC0415 - only when a file is read
 
     validator = Draft202012Validator(AgentsFile.model_json_schema())
+    first = {p.path: p for p in reversed(problems(validator, doc.data))}  # a wrong type first
     found = [
         error(
             p.message,
@@ -96,7 +98,7 @@ def _problems(path: str, doc: Document) -> list[Diagnostic]:
             **_at(doc.mark_of(p.path, key=p.at_key)),
             field=dotted(p.path) or None,
         )
-        for p in problems(validator, doc.data)
+        for p in reversed(first.values())
     ]
     found += [error(p.message, file=path, **_at(p.mark or doc.start)) for p in doc.problems]
     return sorted(found, key=lambda d: (d.line or 0, d.col or 0))
@@ -112,6 +114,28 @@ def _duplicates(path: str, doc: Document, entries: list[AgentEntry]) -> list[Dia
             found.append(error(message, file=path, **_at(doc.mark_of(where)), field=dotted(where)))
         seen.add(entry.name)
     return found
+
+
+def _advice(message: str) -> str:
+    """A reading problem's message in an agents file's terms: it needs ``agents:``, and it
+    cannot be split (``agents load`` replaces the whole registry with one file)."""
+    if message.startswith("file is empty"):
+        return EMPTY
+    if " (split it" not in message and "; split it" not in message:
+        return message
+    head = message.split(" (split it", maxsplit=1)[0].split("; split it", maxsplit=1)[0]
+    return head + ("; use fewer aliases" if "fewer aliases" in message else "") + WHOLE
+
+
+EMPTY = (
+    "file is empty: an agents file needs a top-level 'agents:' list (agents: [] empties the "
+    "registry)"
+)
+WHOLE = (
+    "; an agents file is loaded whole (it replaces the registry), so it cannot be split: give "
+    "each agent only the fields that differ from the defaults (kind: prompt, state: enabled, "
+    "identity: active)"
+)
 
 
 def _info(entry: AgentEntry) -> AgentInfo:
