@@ -204,6 +204,19 @@ def test_the_cli_fires_into_a_project_file(tmp_path: Path) -> None:
         (["--fire-event", "@missing.json"], "cannot read missing.json"),
         (["--fire-event", json.dumps({**OPENED, "issue_event": "x"})], "event refused: 400"),
         (["--endpoint", "local:x.db"], "--endpoint is only used with --fire-event"),
+        (
+            [
+                "--fire-event",
+                "{}",
+                "--agents",
+                "nonexistent.yaml",
+                "--rate-500",
+                "0.5",
+                "--port",
+                "1",
+            ],
+            "--port, --rate-500, --agents are only used when serving, not with --fire-event",
+        ),
         (["--fire-event", "{}", "--endpoint", "https://example.com/api/projects/p"], "loopback"),
     ],
 )

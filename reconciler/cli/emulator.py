@@ -158,7 +158,7 @@ _RATE = click.FloatRange(0.0, 1.0)
     default=None,
     metavar="JSON|@FILE",
     help="Do not serve: fire one GitHub issue or custom event into the matching enabled "
-    "routines (event_fire runs) and exit, e.g. "
+    "routines (event_fire runs) and exit (serving options are refused), e.g. "
     '\'{"type": "github_issue", "connection_id": "gh", "owner": "o", "repository": "r", '
     '"issue_event": "opened"}\' or \'{"type": "custom", "provider": "p", "event_name": "e"}\'.',
 )
@@ -205,6 +205,7 @@ def emulator(
     agent's runs fail: reconciler emulator --fail-agent triage --clock-speed 10.
     """
     if fire_event is not None:
+        emulator_events.refuse_serve_options(click.get_current_context())
         emulator_events.fire(fire_event, endpoint, db)
         return
     if endpoint is not None:

@@ -37,6 +37,27 @@ def fire(event_text: str, endpoint: str | None, db: str) -> None:
         )
 
 
+def refuse_serve_options(ctx: click.Context) -> None:
+    """A usage error naming the serving options given with ``--fire-event`` (they would be
+    ignored: nothing is served)."""
+    kept = {"fire_event", "endpoint", "db"}
+    given = [
+        param.opts[0]
+        for param in ctx.command.params
+        if param.name not in kept
+        and param.name is not None
+        and ctx.get_parameter_source(param.name) in _GIVEN
+    ]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} only used when serving, "
+            "not with --fire-event (which takes --endpoint or --db)"
+        )
+
+
+_GIVEN = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+
+
 def _event(text: str) -> dict[str, Any]:
     """The event object of ``--fire-event`` (JSON text, or ``@FILE``)."""
     source = "the event"
