@@ -138,6 +138,8 @@ def _indent(text: str) -> str:
          "'../elsewhere.yaml' is outside the folder of azure.yaml"),
         ("    $ref: ./missing.yaml\n", "azure.yaml:5:11: services.r.$ref: cannot use $ref "
          "missing.yaml: cannot read file"),
+        ("    $ref: sub/r.txt\n", "azure.yaml:5:11: services.r.$ref: $ref 'sub/r.txt' must "
+         "name a .yaml, .yml or .json file (azd reads no other"),
         ("    triggers: {}\n    triggers: {}\n", "azure.yaml:6:5: services.r.triggers: "
          "duplicate key 'triggers'"),
     ],
@@ -194,6 +196,32 @@ def test_a_name_inside_the_service_is_ignored_with_a_warning(tmp_path: Path, wri
     assert "azure.yaml:5:11: services.r.name: warning: name is ignored: the service key 'r'" in (
         done.stdout
     )
+
+
+def test_ref_files_are_yaml_or_json_as_in_azd(tmp_path: Path, write: Write) -> None:
+    properties = CAMEL.replace("    ", "", 1).replace("\n    ", "\n")
+    for name in ("r.YML", "r.json", "r"):
+        write(f"sub/{name}", properties)
+        write("azure.yaml", SERVICE.format(body=f"    $ref: sub/{name}\n"))
+        done = run_cli("validate", ".", cwd=tmp_path)
+        assert done.returncode == 0, (name, done.stdout)
+    write("sub/r.txt", properties)
+    write("azure.yaml", SERVICE.format(body="    $ref: sub/r.txt\n"))
+    assert run_cli("validate", ".", cwd=tmp_path).returncode == 1
+
+
+def test_config_beside_inline_properties_is_ignored_with_a_warning(
+    tmp_path: Path, write: Write
+) -> None:
+    write("azure.yaml", SERVICE.format(body=CAMEL + "    config:\n      description: lost\n"))
+    done = run_cli("validate", "azure.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert (
+        "azure.yaml:13:5: services.r.config: warning: config: is ignored: the service has routine "
+        "properties of its own, and azd reads config: only when it has none"
+    ) in done.stdout
+    doc = _plan(tmp_path, "azure.yaml")
+    assert doc["changes"][0]["after"]["description"] == ""
 
 
 def test_a_project_without_routine_services_loads_nothing_and_never_prunes(

@@ -55,6 +55,7 @@ REFUSED = {  # accepted in reconciler's own manifests only
 CAMEL = {wire: camel for camel, wire in {**TRIGGER_KEYS, **ACTION_KEYS}.items()}
 _SNAKE_WORD = re.compile(r"\b(" + "|".join(sorted(CAMEL, key=len, reverse=True)) + r")\b")
 REMOTE_REF = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://")
+REF_SUFFIXES = frozenset({".yaml", ".yml", ".json", ""})  # azd: YAML, or JSON (also no suffix)
 
 
 class Report(Protocol):
@@ -282,6 +283,11 @@ def ref_target(value: Any, project_dir: str) -> tuple[str | None, str | None]:
     text = value.strip()
     if REMOTE_REF.match(text):
         return None, f"$ref {text!r} is a URL; remote files are not supported: use a local file"
+    if os.path.splitext(text)[1].lower() not in REF_SUFFIXES:
+        return None, (
+            f"$ref {text!r} must name a .yaml, .yml or .json file (azd reads no other; a name "
+            "without a suffix is read as JSON)"
+        )
     target = os.path.normpath(text if os.path.isabs(text) else os.path.join(project_dir, text))
     root = os.path.realpath(project_dir or ".")
     real = os.path.realpath(target)

@@ -115,6 +115,16 @@ def _read_service(
             key=True,
             severity="warning",
         )
+    elif isinstance(service.get("config"), dict) and service["config"]:
+        read.at(
+            path,
+            doc,
+            (*service_path, "config"),
+            "config: is ignored: the service has routine properties of its own, and azd reads "
+            "config: only when it has none; move what it holds up to the service, or remove it",
+            key=True,
+            severity="warning",
+        )
 
     def report(rel: Path, message: str, *, key: bool = False) -> None:
         origin, written, at_key = routine.locate(rel)
