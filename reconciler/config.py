@@ -27,7 +27,8 @@ twice is an error (never a silent override).  Variables: ``--var`` wins, then th
 ``variables``, then the shared ``variables``, then the process environment.  An environment's
 ``prune``, ``ignore_differences`` and ``endpoint`` replace/extend the shared ones as documented
 on each field.  A named environment whose endpoint does not resolve is an error: there is no
-fall-back to the local project.
+fall-back to the local project.  An explicit ``--endpoint`` wins over the environment's, which
+then need not resolve (its manifests and variables still apply).
 """
 
 from __future__ import annotations
@@ -271,7 +272,8 @@ def resolve(
     offline: bool = False,
 ) -> Resolved:
     """Settings for ``env``, else the configured ``default_environment``, else the shared ones;
-    ``offline`` skips the endpoint (for ``validate``, which never connects)."""
+    ``offline`` skips the endpoint (for ``validate``, which never connects, and when
+    ``--endpoint`` replaces it)."""
     if loaded is None:
         if env:
             raise ConfigError(

@@ -153,6 +153,29 @@ def test_cli_uses_the_environment(tmp_path: Path) -> None:
     assert [c["after"]["action"]["agent_name"] for c in doc["changes"]] == ["dev-agent"] * 2
 
 
+def test_an_explicit_endpoint_wins_over_an_unresolvable_environment_endpoint(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "reconciler.yaml").write_text(
+        CONFIG.replace("environments:", "default_environment: dev\nenvironments:")
+    )
+    for folder, name in (("shared", "r1"), ("dev-only", "r2")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "r.yaml").write_text(
+            BASE_ROUTINE.replace("r1", name).replace("agent_name: a", "agent_name: ${AGENT}")
+        )
+    (tmp_path / "agents.yaml").write_text("agents:\n  - name: dev-agent\n    kind: hosted\n")
+    loaded = run_cli("agents", "load", "agents.yaml", "--endpoint", "local:x.db", cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    done = run_cli("plan", "--endpoint", "local:x.db", "--output", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["target"] == {"endpoint": "local:x.db", "stack": "team-a", "environment": "dev"}
+    assert [c["after"]["action"]["agent_name"] for c in doc["changes"]] == ["dev-agent"] * 2
+    without = run_cli("plan", cwd=tmp_path)  # the environment's own endpoint must resolve
+    assert without.returncode == 1 and "does not resolve" in without.stderr
+
+
 def test_routine_defined_in_base_and_environment_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "reconciler.yaml").write_text(CONFIG)
     for folder in ("shared", "dev-only"):

@@ -188,7 +188,9 @@ def build(
     checks agents unless the configuration turns the check off (plan and apply).
     """
     pruning = pruning or PruneArgs()
-    resolved = config.resolve(_load_config(target.config_path), target.env, os.environ)
+    loaded = _load_config(target.config_path)
+    given = target.endpoint is not None  # --endpoint wins: the environment's need not resolve
+    resolved = config.resolve(loaded, target.env, os.environ, offline=given)
     stack = resolved.stack if target.stack is None else target.stack
     problem = check_stack_name(stack)
     if problem:
