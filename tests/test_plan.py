@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.plan import ownership
 from reconciler.plan.desired import Desired
@@ -398,3 +400,22 @@ def test_a_plan_fed_page_by_page_equals_the_plan_of_the_whole_list() -> None:
         for start in range(0, len(live), size):
             planning.add(live[start : start + size])
         assert plan_to_json(planning.finish()) == whole, size
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+        max_leaves=20,
+    )
+)
+def test_digests_serialise_as_json_dumps_does(value: Any) -> None:
+    """The shared encoder behind fingerprints gives exactly ``json.dumps``'s text, so a saved
+    plan's fingerprints match those an earlier version wrote."""
+    import json
+
+    from reconciler.plan.fingerprint import _canonical_json
+
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    assert _canonical_json(value) == expected

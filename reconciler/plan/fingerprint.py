@@ -10,9 +10,17 @@ ABSENT = "absent"
 _VOLATILE = ("created_at", "updated_at")
 
 
+# One encoder for every digest: ``json.dumps`` with these options builds a new one per call.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+
+def _canonical_json(value: Any) -> str:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)``."""
+    return _ENCODE(value)
+
+
 def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(_canonical_json(value).encode()).hexdigest()[:16]
 
 
 def field_prints(
@@ -39,5 +47,4 @@ def fingerprint(live: dict[str, Any] | None) -> str:
     if live is None:
         return ABSENT
     content = {k: v for k, v in live.items() if k not in _VOLATILE}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_canonical_json(content).encode()).hexdigest()
