@@ -22,6 +22,7 @@ from reconciler.app.run_watch import Progress as WaitProgress
 from reconciler.apply import ChangeResult
 from reconciler.contract.delivery import MAX_ATTEMPTS
 from reconciler.plan.model import Change
+from reconciler.views.values import printable
 
 HEARTBEAT_SECONDS = 30.0
 SHOWN_MAX = 5
@@ -98,7 +99,8 @@ def shown(progress: ApplyProgress) -> Iterator[ApplyProgress]:
 def _beat(progress: ApplyProgress, stop: threading.Event) -> None:
     interval = heartbeat_seconds()
     while not stop.wait(interval):
-        progress.console.print(f"  … still applying: {progress.summary()}", highlight=False)
+        line = f"  … still applying: {printable(progress.summary())}"
+        progress.console.print(line, highlight=False, markup=False)
 
 
 class DispatchWatch:
@@ -122,7 +124,7 @@ class DispatchWatch:
             if self.status is not None:
                 self.status.update(line)
             elif changed:
-                self.console.print(f"  {line}", highlight=False)
+                self.console.print(f"  {line}", highlight=False, markup=False)
 
 
 def _waiting(progress: WaitProgress) -> str:
@@ -135,7 +137,7 @@ def _waiting(progress: WaitProgress) -> str:
     run = progress.run or {}
     if progress.phase == "failed" and run.get("error_type"):
         line += f": {run.get('error_type')} ({run.get('error_status_code')})"
-    return line
+    return printable(line)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from reconciler.app.dispatching import Outcome, error_of
 from reconciler.app.run_history import History
+from reconciler.views.values import printable
 
 Json = dict[str, Any]
 FORMAT_VERSION: Final = 1
@@ -51,7 +52,7 @@ def render_history(console: Console, name: str, history: History, limit: int) ->
     """A table of runs, newest first, each failure's error under its row, then what was left
     out."""
     if not history.runs:
-        console.print(f"No runs of {name} match.", highlight=False)
+        console.print(f"No runs of {printable(name)} match.", highlight=False, markup=False)
     else:
         rows = [_row(run) for run in history.runs]
         widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(_COLUMNS)]
@@ -60,7 +61,9 @@ def render_history(console: Console, name: str, history: History, limit: int) ->
             line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
             console.print(Text(line, style=_STYLE.get(str(run.get("phase")), "")))
             if run.get("phase") == "failed":
-                console.print(f"    error: {error_of(run)}", highlight=False, markup=False)
+                console.print(
+                    f"    error: {printable(error_of(run))}", highlight=False, markup=False
+                )
     if history.more:
         console.print(f"More runs match: --limit {limit * 10} shows more.", highlight=False)
     if history.capped:
@@ -68,7 +71,7 @@ def render_history(console: Console, name: str, history: History, limit: int) ->
 
 
 def _row(run: Json) -> list[str]:
-    return [
+    cells = [
         when(run.get("triggered_at")),
         str(run.get("phase") or "-"),
         str(run.get("status") or "-"),
@@ -76,6 +79,7 @@ def _row(run: Json) -> list[str]:
         took(run),
         str(run.get("id") or "-"),
     ]
+    return [printable(cell) for cell in cells]
 
 
 def outcome_document(outcome: Outcome, target: str) -> Json:
@@ -96,14 +100,20 @@ def outcome_document(outcome: Outcome, target: str) -> Json:
 
 
 def dispatched_line(outcome: Outcome) -> str:
-    """``Dispatched r1: dispatch_id 5aaf...`` (the acknowledgement)."""
+    """``Dispatched r1: dispatch_id 5aaf...`` (the acknowledgement), on one line."""
     if outcome.dispatch_id is None:
-        return f"Dispatched {outcome.name}: {outcome.message or 'no dispatch_id returned'}"
-    return f"Dispatched {outcome.name}: dispatch_id {outcome.dispatch_id}"
+        text = f"Dispatched {outcome.name}: {outcome.message or 'no dispatch_id returned'}"
+        return printable(text)
+    return printable(f"Dispatched {outcome.name}: dispatch_id {outcome.dispatch_id}")
 
 
 def outcome_line(outcome: Outcome) -> str:
-    """One line saying how the wait ended (``completed`` is the only success)."""
+    """One line saying how the wait ended (``completed`` is the only success); the service's
+    text is escaped, so it stays one line."""
+    return printable(_outcome_text(outcome))
+
+
+def _outcome_text(outcome: Outcome) -> str:
     count = len(outcome.attempts)
     attempts = f"{count} attempt{'' if count == 1 else 's'}"
     run = outcome.run or {}

@@ -13,11 +13,11 @@ from reconciler.views.schedule_words import (
     iso_local,
     iso_utc,
     plural,
-    printable,
     utc_minute,
     window_words,
     zone_minute,
 )
+from reconciler.views.values import printable
 
 _HEAD = ("UTC", "LOCAL", "ROUTINE", "TRIGGER", "AGENT")
 

@@ -90,11 +90,3 @@ def counts_words(schedule: Schedule) -> str:
     """``21 fires of 3 routines (2 agents)``."""
     routines, agents = plural(schedule.routines, "routine"), len(schedule.agents())
     return f"{plural(schedule.total, 'fire')} of {routines} ({plural(agents, 'agent')})"
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters escaped (manifest strings are untrusted: a name must
-    not move the cursor or recolour the terminal)."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)

@@ -11,6 +11,7 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.views import diagnostics as diag_view
 from reconciler.views.base import View
 from reconciler.views.github import step_summary
+from reconciler.views.values import printable
 
 
 def starting(out: View, count: int) -> None:
@@ -37,11 +38,16 @@ def result_line(run: SmokeRun) -> str:
         ids.append(f"{label} {', '.join(outcome.run_ids)}")
     where = f" ({'; '.join(ids)})" if ids else ""
     if run.ok:
-        return f"  passed  {run.name}: completed in {outcome.elapsed:.0f}s{where}"
-    return f"  FAILED  {run.name}: {_why(run)}{where}"
+        return f"  passed  {printable(run.name)}: completed in {outcome.elapsed:.0f}s{where}"
+    return f"  FAILED  {printable(run.name)}: {_why(run)}{where}"
 
 
 def _why(run: SmokeRun) -> str:
+    """Why a smoke run failed, on one line (service text escaped)."""
+    return printable(_reason(run))
+
+
+def _reason(run: SmokeRun) -> str:
     outcome = run.outcome
     if outcome.state == "failed":
         attempts = len(outcome.attempts)
@@ -65,7 +71,7 @@ def closing(gate: GateResult) -> str:
     failed = gate.failed
     if not failed:
         return f"Smoke gate passed: {total} of {total} run(s) completed."
-    names = ", ".join(run.name for run in failed)
+    names = ", ".join(printable(run.name) for run in failed)
     return f"smoke gate failed: {len(failed)} of {total} smoke run(s) did not complete ({names})"
 
 
@@ -80,8 +86,8 @@ def markdown(gate: GateResult) -> str:
     for run in gate.runs:
         result = "completed" if run.ok else _why(run)
         ids = ", ".join(f"`{i}`" for i in run.outcome.run_ids) or "—"
-        cell = result.replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| `{run.name}` | {run.action} | {cell} | {ids} |")
+        cell = result.replace("|", "\\|")
+        rows.append(f"| `{printable(run.name)}` | {run.action} | {cell} | {ids} |")
     return "\n".join([*rows, "", f"**{closing(gate)}**", ""])
 
 
@@ -91,7 +97,8 @@ def finished(out: View, gate: GateResult) -> None:
     if out.name != "github" or not gate.runs:
         return
     failed = [
-        Diagnostic("error", f"smoke test of {run.name} failed: {_why(run)}") for run in gate.failed
+        Diagnostic("error", f"smoke test of {printable(run.name)} failed: {_why(run)}")
+        for run in gate.failed
     ]
     diag_view.write_annotations(failed, sys.stdout)
     step_summary(markdown(gate))

@@ -20,6 +20,7 @@ from reconciler.views.documents import emit_json
 from reconciler.views.github import step_summary
 from reconciler.views.plan_markdown import fit
 from reconciler.views.terminal import emit
+from reconciler.views.values import printable
 
 KIND: Final = "reconciler-status"
 MARKER: Final = "<!-- reconciler-status -->"
@@ -38,7 +39,7 @@ def show(out: View, report: StatusReport) -> None:
         render_text(out.human, report)
     if out.name == "github":
         problems = [
-            Diagnostic("error", f"routine {item.name} in {name}: {problem}")
+            Diagnostic("error", printable(f"routine {item.name} in {name}: {problem}"))
             for item in report.routines
             for problem in item.problems
         ]
@@ -185,9 +186,10 @@ def render_text(console: Console, report: StatusReport) -> None:
         label = health(item)
         style = _STYLE.get(label, "red")
         head = f"  {label:<9} {item.name}" + (f": {item.trigger}" if item.trigger else "")
-        console.print(Text(head, style=style))
+        console.print(Text(printable(head), style=style))
         for line in _details(item, now, report.rules.runs):
-            console.print(Text(f"            {line}", style="dim" if item.healthy else ""))
+            text = f"            {printable(line)}"
+            console.print(Text(text, style="dim" if item.healthy else ""))
     console.print(Text(closing(report), style="bold" if report.healthy else "bold red"))
 
 
@@ -250,11 +252,11 @@ def render_markdown(reports: list[tuple[str, StatusReport]], hint: str = "the st
     head = [MARKER, "## Routine health", ""]
     parts: list[str] = []
     for env, report in reports:
-        parts.append(f"### {env}: {closing(report)}")
+        parts.append(f"### {_cell(env)}: {closing(report)}")
         if report.routines:
             parts.append("\n".join(_table(report)))
         problems = [
-            f"- `{item.name}`: {_cell(p)}"
+            f"- `{_cell(item.name)}`: {_cell(p)}"
             for item in report.routines
             for p in (*item.problems, *([f"error: {item.error}"] if item.error else []))
         ]
@@ -287,4 +289,4 @@ def _table(report: StatusReport) -> list[str]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return printable(text).replace("|", "\\|")

@@ -12,6 +12,19 @@ from reconciler.plan.diff import FieldDiff
 MAX_VALUE = 160
 
 
+def printable(text: object) -> str:
+    """``text`` on one line with control characters escaped (``\\n``, ``\\x1b``): manifest
+    strings and service-provided run text are untrusted, so a value must not move the cursor,
+    recolour the terminal, or start a line (under GitHub Actions a line starting with ``::``
+    is a workflow command). ``None`` is ``''``."""
+    if text is None:
+        return ""
+    line = str(text)
+    if line.isprintable():
+        return line
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line)
+
+
 def show(value: Any, present: bool = True) -> str:
     """JSON text of a value (strings quoted), shortened; ``(absent)`` when not present."""
     if not present:
