@@ -58,10 +58,11 @@ class StatusReport:
         return [r for r in self.routines if r.error is not None]
 
     def counts(self) -> dict[str, int]:
-        """How many routines, unhealthy ones, and of each problem."""
+        """How many routines, unhealthy ones, and of each problem; a disabled routine is not
+        judged, so it counts as ``disabled`` and not as ``healthy``."""
         return {
             "routines": len(self.routines),
-            "healthy": sum(r.healthy for r in self.routines),
+            "healthy": sum(r.healthy and r.enabled is not False for r in self.routines),
             "unhealthy": len(self.unhealthy),
             "failing": sum(r.failing for r in self.routines),
             "silent": sum(r.silent for r in self.routines),

@@ -232,16 +232,22 @@ def _history_text(item: RoutineHealth, now: int, runs: int) -> str:
 
 
 def closing(report: StatusReport) -> str:
-    """``Healthy: 3 routines.`` or ``Unhealthy: 2 of 3 routines (1 failing, 1 silent).``"""
+    """``Healthy: 3 routine(s).`` or ``Unhealthy: 2 of 3 routine(s) (1 failing, 1 silent).``;
+    disabled routines are not judged and are counted apart (``; 1 disabled, not judged``)."""
     counts = report.counts()
     total = counts["routines"]
+    off = f"; {counts['disabled']} disabled, not judged" if counts["disabled"] else ""
     if report.healthy:
-        return f"Healthy: {total} routine(s)." if total else "No routines to check."
+        if not total:
+            return "No routines to check."
+        if not counts["healthy"]:
+            return f"No enabled routines to check{off}."
+        return f"Healthy: {counts['healthy']} routine(s){off}."
     kinds = [
         f"{counts[k]} {k}" for k in ("failing", "silent", "missing", "unreadable") if counts[k]
     ]
     bad = counts["unhealthy"] + counts["unreadable"]
-    return f"Unhealthy: {bad} of {total} routine(s) ({', '.join(kinds)})."
+    return f"Unhealthy: {bad} of {total} routine(s) ({', '.join(kinds)}){off}."
 
 
 # -- markdown --
