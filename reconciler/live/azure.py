@@ -215,12 +215,13 @@ class AzureBackend(Closing):
     def iter_runs(
         self, name: str, *, page_size: int = LIST_PAGE_MAX, filter_expression: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Run records, newest first, following ``next_link`` a page at a time."""
+        """Run records, newest first, following ``next_link`` a page at a time (a paging loop
+        is a ``BadResponse``: ``azure_pages.guarded_runs``)."""
         with self._translated("list runs", name):
             pages = self._routines.list_runs(
                 name, limit=page_size, filter=filter_expression, **self._call
             )
-            for run in pages:
+            for run in azure_pages.guarded_runs(pages):
                 yield _as_dict(run, "a run record")
 
     def dispatch(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -60,3 +60,27 @@ def _with_version(link: str) -> str:
     ]
     query.append(("api-version", API_VERSION))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def guarded_runs(pager: Any) -> Iterator[Any]:
+    """The run records of the SDK's paged ``list_runs``, page by page, each once; a repeated
+    ``next_link`` or a page that promises more but adds no new run stops with ``BadResponse``
+    (a paging loop; as ``walk_pages`` for routines)."""
+    seen: set[str] = set()
+    cursors: set[str] = set()
+    pages = pager.by_page()
+    for page in pages:
+        before = len(seen)
+        for item in page:
+            ident = str(item.get("id"))
+            if ident not in seen:
+                seen.add(ident)
+                yield item
+        following = pages.continuation_token
+        if not following:
+            return
+        if following in cursors:
+            raise BadResponse("the service repeated a next_link cursor of the runs (a paging loop)")
+        if len(seen) == before:
+            raise BadResponse("a page of runs with a next_link added no new runs (a paging loop)")
+        cursors.add(following)
