@@ -20,7 +20,7 @@ from typing import Any, Final, Literal
 
 from reconciler.app.run_watch import Attempts, Poll, Progress, settle, watch
 from reconciler.live.base import BackendError, Runs
-from reconciler.workers import DaemonPool, wait_for
+from reconciler.workers import DaemonPool, DeadlineExceeded, call_with_deadline, wait_for
 
 Json = dict[str, Any]
 State = Literal["dispatched", "completed", "failed", "timeout", "refused", "error"]
@@ -100,9 +100,11 @@ def dispatch_and_wait(
     poll: Poll | None = None,
 ) -> Outcome:
     """Dispatch ``name`` once and (``wait``) wait up to ``timeout`` seconds (None: no limit)
-    for its delivery to complete or fail."""
+    for its delivery to complete or fail. The ``:dispatch_async`` request itself counts
+    against ``timeout`` (a server that never answers it cannot outlast it)."""
     started = time.monotonic()
-    sent = dispatch_once(runs, name, payload)
+    deadline = None if timeout is None else started + timeout
+    sent = dispatch_once(runs, name, payload, deadline=deadline)
     if not wait or sent.state != "dispatched":
         return sent
     return wait_for_run(
@@ -110,11 +112,23 @@ def dispatch_and_wait(
     )
 
 
-def dispatch_once(runs: Runs, name: str, payload: Json | None = None) -> Outcome:
+def dispatch_once(
+    runs: Runs, name: str, payload: Json | None = None, *, deadline: float | None = None
+) -> Outcome:
     """Send ``:dispatch_async`` once: ``dispatched`` with the acknowledgement, ``refused``
-    (answered with an error: nothing was queued) or ``error`` (it may have been received)."""
+    (answered with an error: nothing was queued) or ``error`` (it may have been received,
+    also when no answer came by ``deadline``, a ``time.monotonic()`` value; never re-sent)."""
+    begun = time.monotonic()
     try:
-        ack = dict(runs.dispatch(name, payload))
+        ack = dict(call_with_deadline(lambda: runs.dispatch(name, payload), deadline))
+    except DeadlineExceeded:
+        waited = time.monotonic() - begun
+        message = (
+            f"no answer to the dispatch within the timeout ({waited:.0f}s); it may have been "
+            "received; not retried (a retry could run the agent twice): look at the routine's "
+            "runs before dispatching again"
+        )
+        return Outcome(name, "error", message=message, elapsed=waited)
     except BackendError as err:
         return Outcome(name, "error" if err.maybe_applied else "refused", message=_refusal(err))
     dispatch_id = ack.get("dispatch_id")

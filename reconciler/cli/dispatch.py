@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -70,7 +71,8 @@ def read_input(text: str) -> Any:
     default=f"{int(DEFAULT_TIMEOUT)}s",
     show_default=True,
     metavar="DURATION",
-    help="With --wait: give up after this long (90s, 10m; 0: no limit); exit code 1.",
+    help="With --wait: give up after this long, the dispatch request included (90s, 10m; 0: "
+    "no limit); exit code 1.",
 )
 @click.option(
     "--output",
@@ -114,12 +116,16 @@ def dispatch(
             raise ReconcilerError(f"routine {name!r} does not exist in {ctx.endpoint.display}")
         action_type = str((routine.get("action") or {}).get("type"))
         payload = None if input_text is None else payload_for(action_type, value)
-        outcome = dispatch_once(backend, name, payload)
+        started = time.monotonic()
+        deadline = None if limit is None else started + limit
+        outcome = dispatch_once(backend, name, payload, deadline=deadline)
         if outcome.state == "dispatched":
             out.line(runs_view.dispatched_line(outcome))
             if wait:
                 with watching(out.human) as watch:
-                    outcome = wait_for_run(backend, outcome, timeout=limit, on_progress=watch)
+                    outcome = wait_for_run(
+                        backend, outcome, timeout=limit, on_progress=watch, started=started
+                    )
     return _finish(out.name, outcome, ctx.endpoint.display)
 
 
