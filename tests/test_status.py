@@ -201,26 +201,28 @@ def owned(trigger: dict[str, Any], name: str) -> dict[str, Any]:
     return {"description": ownership.join("", record), "triggers": {"t": trigger}, "action": ACTION}
 
 
-def test_a_silent_schedule_on_the_embedded_project(tmp_path: Path) -> None:
+def test_the_embedded_project_fires_due_schedules_when_status_reads_it(tmp_path: Path) -> None:
+    """The embedded project has no ticker: status settles the firings that came due (the
+    store's ``fire_due``), so a schedule applied hours ago is not "silent" there."""
     (tmp_path / "r.yaml").write_text(MANIFEST)
     path, endpoint = str(tmp_path / "p.db"), f"local:{tmp_path}/p.db"
     hourly = {"type": "schedule", "cron_expression": "0 * * * *", "time_zone": "Asia/Tokyo"}
     with RoutineStore(path, EmulatedClock(time.time() - 3 * 3600, speed=0)) as past:
         past.put("_project", "hourly", owned(hourly, "hourly"))  # three hours ago
-    silent = status(tmp_path, endpoint, "-o", "json")
-    assert silent.returncode == 2, silent.stdout + silent.stderr
-    routines = by_name(silent)
-    assert routines["hourly"]["silent"] is True
+    missing = status(tmp_path, endpoint, "-o", "json")
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    routines = by_name(missing)
+    assert routines["hourly"]["silent"] is False and routines["hourly"]["healthy"] is True
+    assert routines["hourly"]["last_run"]["attempt_source"] == "schedule_delivery"
     assert routines["on-issue"]["health"] == "missing" and routines["on-issue"]["deployed"] is False
     markdown = status(tmp_path, endpoint, "-o", "markdown")
     assert markdown.returncode == 2
-    assert "### default: Unhealthy: 2 of 2 routine(s) (1 silent, 1 missing)." in markdown.stdout
-    assert '| `hourly` | silent | schedule "0 * * * *" in Asia/Tokyo |' in markdown.stdout
+    assert "### default: Unhealthy: 1 of 2 routine(s) (1 missing)." in markdown.stdout
     assert (
         "- `on-issue`: missing: declared in the manifests but not in the project" in markdown.stdout
     )
     with RoutineStore(path) as store:
-        assert store.fire_due(time.time()) >= 2  # the firings nothing delivered
+        assert store.fire_due(time.time()) == 0  # status delivered the due firings already
     applied = run_cli("apply", "r.yaml", "--auto-approve", "--endpoint", endpoint, cwd=tmp_path)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     healthy = status(tmp_path, endpoint)

@@ -23,6 +23,7 @@ from reconciler.app.planning import deadline_after, load_checked, timed_out
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live.base import Backend, BackendError, WireRoutine
 from reconciler.live.factory import open_backend
+from reconciler.live.local_firing import settle_due_firings
 from reconciler.plan import ownership
 from reconciler.views.base import View
 from reconciler.workers import DaemonPool, DeadlineExceeded, wait_for
@@ -152,6 +153,7 @@ def check(
     routines), list the project meanwhile, read each selected routine's runs and judge them.
     Invalid manifests, a failed list and the ``timeout`` are errors (exit 1)."""
     deadline = deadline_after(timeout)
+    settle_due_firings(ctx.endpoint, rules.now)  # the embedded project fires on read
     with open_backend(ctx.endpoint) as backend:
         with DaemonPool(1, "list") as pool:
             listing = pool.submit(backend.list_routines)
