@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import time
-from pathlib import Path
 from typing import Any, Final
 
 import click
@@ -21,6 +21,7 @@ from reconciler.cli.runs import open_runs
 from reconciler.contract import nesting
 from reconciler.contract.limits import DISPATCH_INPUT_MAX
 from reconciler.diagnostics import ReconcilerError
+from reconciler.manifest.sources import ReadError, read_regular
 from reconciler.views import factory
 from reconciler.views import runs as runs_view
 from reconciler.views.documents import emit_json
@@ -30,26 +31,37 @@ INPUT_FILE_MAX: Final = 4 * DISPATCH_INPUT_MAX
 
 
 def read_input(text: str) -> Any:
-    """``--input``: JSON text, or ``@FILE`` holding JSON; ReconcilerError names what is wrong."""
+    """``--input``: JSON text, or ``@FILE`` holding JSON (a regular file, opened without
+    blocking: a FIFO or device is refused); ReconcilerError names what is wrong. ``NaN``,
+    ``Infinity`` and numbers too large for a float (``1e999``) are not JSON: refused here."""
     source = "--input"
     if text.startswith("@"):
-        path = Path(text[1:])
-        source = f"--input file {path}"
+        source = f"--input file {text[1:]}"
         try:
-            if path.stat().st_size > INPUT_FILE_MAX:
-                raise ReconcilerError(f"{source} is larger than {INPUT_FILE_MAX} bytes")
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            reason = getattr(err, "strerror", None) or str(err)
+            text = read_regular(text[1:], INPUT_FILE_MAX).decode("utf-8")
+        except ReadError as err:
+            reason = str(err).removeprefix("cannot read file: ")
             raise ReconcilerError(f"{source}: cannot read it ({reason})") from None
+        except UnicodeDecodeError:
+            raise ReconcilerError(f"{source}: cannot read it (it is not UTF-8 text)") from None
     try:
-        return nesting.loads(text)
+        value = nesting.loads(text, parse_constant=_no_constant)
     except nesting.TooDeep as err:
         raise ReconcilerError(f"{source} {err}") from None
     except ValueError as err:
         raise ReconcilerError(
             f"{source} is not JSON: {err} (a string needs quotes: '\"hello\"')"
         ) from None
+    try:
+        json.dumps(value, allow_nan=False)  # 1e999 parses as inf
+    except ValueError:
+        message = "a number is too large for a float (such as 1e999)"
+        raise ReconcilerError(f"{source} is not JSON: {message}") from None
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 @click.command()
