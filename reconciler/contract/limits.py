@@ -4,6 +4,7 @@ The description limit is the service's; manifests get less, because the reconcil
 ownership record to every description it writes (see ``reconciler.plan.ownership``).
 """
 
+import json
 from typing import Final
 
 NAME_MAX: Final = 128
@@ -28,3 +29,15 @@ DISPATCH_INPUT_MAX: Final = 32_768  # characters of a dispatch payload's input (
 # manifest/budget.py) always fits. Deeper JSON is refused, never parsed (Python's parser
 # recurses).
 JSON_DEPTH_MAX: Final = 64
+
+
+def input_size(value: object) -> int:
+    """The length of a dispatch ``input``, as the service's dispatch check counts it
+    (``DISPATCH_INPUT_MAX``): a string's characters, any other JSON value's compact JSON text
+    (the limit is Learn's "32,768 characters"; how the service counts a non-string input is not
+    published)."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value)
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from reconciler.contract.limits import DISPATCH_INPUT_MAX, input_size
 from reconciler.contract.timer import parse_duration
 from reconciler.manifest.models import SmokeSettings
 from reconciler.manifest.pointers import PointerProblem
@@ -31,9 +32,27 @@ def timeout_seconds(value: object) -> int | None:
 
 
 def check_smoke(reconcile: Any) -> list[PointerProblem]:
-    """Problems of ``reconcile.smoke.timeout`` (wrong types are the schema's)."""
+    """Problems of ``reconcile.smoke.timeout`` and ``.input`` (wrong types are the schema's)."""
     smoke = reconcile.get("smoke") if isinstance(reconcile, dict) else None
-    if not isinstance(smoke, dict) or "timeout" not in smoke:
+    if not isinstance(smoke, dict):
+        return []
+    return _check_input(smoke) + _check_timeout(smoke)
+
+
+def _check_input(smoke: dict[str, Any]) -> list[PointerProblem]:
+    """An input the service would refuse at dispatch (counted as its dispatch check counts)."""
+    size = input_size(smoke.get("input"))
+    if size <= DISPATCH_INPUT_MAX:
+        return []
+    message = (
+        f"smoke input is {size:,} characters; the service accepts at most "
+        f"{DISPATCH_INPUT_MAX:,} in a dispatch"
+    )
+    return [PointerProblem(("reconcile", "smoke", "input"), message)]
+
+
+def _check_timeout(smoke: dict[str, Any]) -> list[PointerProblem]:
+    if "timeout" not in smoke:
         return []
     value = smoke["timeout"]
     if not isinstance(value, int | str) or timeout_seconds(value) is not None:

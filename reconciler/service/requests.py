@@ -13,7 +13,6 @@ only a body it rejects is explained by the schema, so the messages are the schem
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -144,21 +143,10 @@ def check_payload(payload: object, action_type: str) -> None:
     if given != action_type:
         message = f"payload type {given!r} does not match the routine's action type {action_type!r}"
         raise bad_argument("payload.type", message)
-    size = input_size(payload.get("input"))
+    size = limits.input_size(payload.get("input"))
     if size > limits.DISPATCH_INPUT_MAX:
         message = (
             f"payload input is {size:,} characters; the service accepts at most "
             f"{limits.DISPATCH_INPUT_MAX:,}"
         )
         raise bad_argument("payload.input", message)
-
-
-def input_size(value: object) -> int:
-    """The length of a dispatch ``input``: a string's characters, any other JSON value's compact
-    JSON text (the limit is Learn's "32,768 characters"; how the service counts a non-string
-    input is not published)."""
-    if value is None:
-        return 0
-    if isinstance(value, str):
-        return len(value)
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
