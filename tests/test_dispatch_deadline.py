@@ -74,3 +74,30 @@ def test_a_smoke_run_whose_dispatch_is_not_answered_ends_at_its_timeout(
     assert took < 20, took
     assert "  FAILED  r1: error: no answer to the dispatch within the timeout" in done.stdout
     assert RECEIVED in done.stdout
+
+
+RUNS_ROUTE = "GET /routines/{name}/runs"
+FAST = {"RECONCILER_RETRY_TOTAL": "1", "RECONCILER_RETRY_BACKOFF": "0.01"}
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        (FAST, "; the last read of the runs failed: "),  # each read fails fast
+        ({}, "; the read of the runs under way had no answer by then"),  # still being retried
+    ],
+)
+def test_a_wait_whose_reads_fail_says_so(tmp_path: Path, env: dict[str, str], said: str) -> None:
+    with Emulator(tmp_path / "emu.db", clock_speed=50) as emu:
+        with LocalBackend(emu.db) as backend:
+            backend.create_or_update("r1", ROUTINE)
+        script = [{"fault": "500", "route": RUNS_ROUTE, "count": 10_000}]
+        admin(emu.url, "PUT", "faults", {"script": script})
+        done = run_cli(
+            "dispatch", "r1", "--wait", "--timeout", "3s", "--endpoint", emu.endpoint(),
+            cwd=tmp_path, env=env,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert "(the runs could not be read)" in line and said in line, line
+    assert "no run recorded yet" not in line

@@ -204,11 +204,19 @@ def _outcome(name: str, dispatch_id: str, ack: Json, watched: Attempts, elapsed:
         return Outcome(name, state, dispatch_id, ack, run, attempts, None, elapsed)
     if watched.error is not None:
         return Outcome(name, "error", dispatch_id, ack, latest, attempts, watched.error, elapsed)
-    where = f"still {latest.get('phase')}" if latest else "no run recorded yet"
-    message = f"gave up waiting after {elapsed:.0f}s ({where})"
+    message = f"gave up waiting after {elapsed:.0f}s ({_seen(latest, watched)})"
     if watched.note:
         message += f"; the last read of the runs failed: {watched.note}"
+    elif watched.unfinished and not watched.read_ok:
+        message += "; the read of the runs under way had no answer by then (failing or slow)"
     return Outcome(name, "timeout", dispatch_id, ack, latest, attempts, message, elapsed)
+
+
+def _seen(latest: Json | None, watched: Attempts) -> str:
+    """What the watch saw: the newest attempt's phase, no run, or no successful read."""
+    if latest is not None:
+        return f"still {latest.get('phase')}"
+    return "no run recorded yet" if watched.read_ok else "the runs could not be read"
 
 
 def _refusal(err: BackendError) -> str:

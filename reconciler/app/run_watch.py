@@ -70,6 +70,10 @@ class Attempts:
     note: str | None = None
     """The last transient failure to read them (retried until the deadline)."""
     retry_overdue: bool = False
+    read_ok: bool = False
+    """Whether any read of the runs succeeded."""
+    unfinished: bool = False
+    """Whether the deadline passed while a read was still under way (unanswered or retried)."""
 
 
 def find_attempts(runs: Runs, name: str, dispatch_id: str, poll: Poll) -> list[Json]:
@@ -119,8 +123,9 @@ def watch(
             seen.attempts = call_with_deadline(
                 lambda: find_attempts(runs, name, dispatch_id, poll), deadline
             )
-            seen.note = None
+            seen.note, seen.read_ok = None, True
         except DeadlineExceeded:
+            seen.unfinished = True
             return seen
         except BackendError as err:
             if err.kind not in TRANSIENT:
