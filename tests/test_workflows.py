@@ -292,6 +292,10 @@ def test_the_first_environment_is_applied_with_the_smoke_gate_before_later_plans
     assert first["env"]["SMOKE"] == "${{ inputs.smoke }}" and later["env"]["SMOKE"] == "false"
     assert 'if [ "$SMOKE" = true ]; then smoke_flag=(--smoke); fi' in first["run"]
     assert '"${smoke_flag[@]}"' in first["run"]
+    assert first["env"]["RUN_ATTEMPT"] == "${{ github.run_attempt }}"  # a re-run smokes them all
+    rerun = 'if [ "$SMOKE" = true ] && [ "$RUN_ATTEMPT" -gt 1 ]; then smoke_flag=(--smoke-all); fi'
+    assert rerun in first["run"]
+    assert first["run"].index("smoke_flag=(--smoke)") < first["run"].index(rerun)
     assert "first" in jobs["plan"]["needs"]  # prod is planned for approval only after dev passed
     assert load("apply.yml")["jobs"]["apply"]["with"]["smoke"] is True
 

@@ -57,18 +57,35 @@ class GateResult:
         return [run for run in self.runs if not run.ok]
 
 
-def targets(plan: Plan, result: ApplyResult) -> list[Change]:
+def targets(plan: Plan, result: ApplyResult, *, every: bool = False) -> list[Change]:
     """The changes to smoke: a declared smoke test, an action of ``SMOKED_ACTIONS`` whose
-    result is ok, and a routine git declares enabled."""
+    result is ok, and a routine git declares enabled. ``every`` (``apply --smoke-all``) also
+    smokes the unchanged routines (no-ops) that declare one: a re-run tests them again."""
+    return [c for c in candidates(plan, result, every=every) if _declared_enabled(c)]
+
+
+def candidates(plan: Plan, result: ApplyResult, *, every: bool = False) -> list[Change]:
+    """``targets`` before leaving out the routines git declares disabled."""
     succeeded = {r.name for r in result.results if r.status == "ok"}
     return [
         change
-        for change in plan.pending
+        for change in plan.changes
         if change.smoke is not None
-        and change.action.value in SMOKED_ACTIONS
-        and change.name in succeeded
-        and _shown(change).get("enabled") is not False
+        and (
+            (change.action.value in SMOKED_ACTIONS and change.name in succeeded)
+            or (every and not change.is_change)
+        )
     ]
+
+
+def skipped_disabled(plan: Plan, result: ApplyResult, *, every: bool = False) -> list[str]:
+    """The routines that declare a smoke test but are not smoked because git declares them
+    disabled (a disabled routine is never dispatched)."""
+    return [c.name for c in candidates(plan, result, every=every) if not _declared_enabled(c)]
+
+
+def _declared_enabled(change: Change) -> bool:
+    return _shown(change).get("enabled") is not False
 
 
 def _shown(change: Change) -> dict[str, Any]:

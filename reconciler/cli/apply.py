@@ -101,6 +101,7 @@ from reconciler.views.base import View
 @AGENT_CHECK_FLAG
 @HERD_THRESHOLD_FLAG
 @apply_smoke.SMOKE_FLAG
+@apply_smoke.SMOKE_ALL_FLAG
 @timeout_option("60m", "nothing new starts after it, and changes in flight are reported")
 def apply(
     *,
@@ -117,6 +118,7 @@ def apply(
     no_agent_check: bool,
     herd_threshold: int | None,
     smoke: bool | None,
+    smoke_all: bool,
     timeout: str,
 ) -> int:
     """Apply the manifests (re-plans, then asks), or a saved plan: 'apply PLANFILE'.
@@ -131,13 +133,15 @@ def apply(
     starts nothing new, waits for the changes in flight and exits 130; a second one stops
     waiting. Before planning, the agents the routines name are checked as plan checks them
     (--no-agent-check skips it; a saved plan was checked when it was made). With --smoke, a
-    successful apply is followed by the smoke gate: a failed smoke run fails the deploy.
+    successful apply is followed by the smoke gate: a failed smoke run fails the deploy;
+    --smoke-all also smokes the unchanged routines (re-running a failed gate tests again).
 
     \b
     Examples:
       reconciler apply manifests/ --auto-approve
       reconciler apply --env dev --auto-approve --smoke --audit-out audit.json
       reconciler apply plan.json --smoke
+      reconciler apply --env dev --auto-approve --smoke-all
     """
     out = factory.make(output)
     limit = parse_timeout(timeout, "--timeout")
@@ -155,7 +159,7 @@ def apply(
     if saved_file:
         saved_apply.refuse_options(target, pruning, approved_plan)
     approved = read_approved(approved_plan) if approved_plan else None
-    wanted = bool(smoke)
+    wanted = bool(smoke) or smoke_all
     with ExitStack() as held:
         if saved_file:
             prepared = _saved(saved_file, target, run, held)
@@ -167,7 +171,7 @@ def apply(
                 agent_check=not no_agent_check,
                 herd_threshold=herd_threshold,
             )
-            wanted = ctx.smoke if smoke is None else smoke
+            wanted = smoke_all or (ctx.smoke if smoke is None else smoke)
             prepared = _replanned(ctx, run, held)
             if approved_plan and approved is not None:
                 check_approved(approved_plan, approved, prepared.plan)
@@ -179,7 +183,9 @@ def apply(
         try:
             code = _finish(prepared, result, run)
             if wanted and code == 0:
-                smoked = apply_smoke.gate(prepared.backend, prepared.plan, result, out)
+                smoked = apply_smoke.gate(
+                    prepared.backend, prepared.plan, result, out, every=smoke_all
+                )
         finally:
             context = audit.run_context(os.environ, git_commit())
             document = audit.record(prepared.plan, result, context, started, now(), smoke=smoked)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from reconciler.app.smoke import GateResult, run_gate, runs_of, targets
+from reconciler.app.smoke import GateResult, run_gate, runs_of, skipped_disabled, targets
 from reconciler.apply import ApplyResult
 from reconciler.diagnostics import ReconcilerError
 from reconciler.live.base import Backend
@@ -27,10 +27,25 @@ SMOKE_FLAG: Callable[[Any], Any] = click.option(
 )
 
 
-def gate(backend: Backend, plan: Plan, result: ApplyResult, out: View) -> GateResult:
-    """Run the smoke gate, reporting each routine as it settles."""
-    changes = targets(plan, result)
-    smoke_view.starting(out, len(changes))
+SMOKE_ALL_FLAG: Callable[[Any], Any] = click.option(
+    "--smoke-all",
+    is_flag=True,
+    default=False,
+    help="Like --smoke, but also smoke every unchanged routine that declares reconcile.smoke "
+    "(git declares it enabled): a re-run after a failed gate tests them again instead of "
+    "passing with nothing to test. Example: reconciler apply --env dev --auto-approve "
+    "--smoke-all",
+)
+
+
+def gate(
+    backend: Backend, plan: Plan, result: ApplyResult, out: View, *, every: bool = False
+) -> GateResult:
+    """Run the smoke gate (``every``: also the unchanged routines), reporting each routine as
+    it settles."""
+    changes = targets(plan, result, every=every)
+    disabled = skipped_disabled(plan, result, every=every)
+    smoke_view.starting(out, len(changes), disabled=disabled, every=every)
     if not changes:
         return GateResult([])
     return run_gate(runs_of(backend), changes, on_done=lambda done: smoke_view.settled(out, done))

@@ -4,6 +4,7 @@ verdict. Human lines go where the view sends them (stderr under json and markdow
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from reconciler.app.dispatching import error_of
 from reconciler.app.smoke import GateResult, SmokeRun
@@ -14,12 +15,18 @@ from reconciler.views.github import step_summary
 from reconciler.views.values import printable
 
 
-def starting(out: View, count: int) -> None:
-    """The line before the dispatches."""
-    if count == 0:
+def starting(out: View, count: int, *, disabled: Sequence[str] = (), every: bool = False) -> None:
+    """The line before the dispatches (and the routines skipped because git disables them)."""
+    if disabled:
+        names = ", ".join(disabled)
         out.line(
-            "Smoke gate: no created, updated, replaced or enabled routine declares a smoke test."
+            f"Smoke gate: skipped {len(disabled)} disabled routine(s) (git declares them "
+            f"disabled; a disabled routine is never dispatched): {names}"
         )
+    if count == 0:
+        which = "declared" if every else "created, updated, replaced or enabled"
+        other = " other" if disabled else ""
+        out.line(f"Smoke gate: no{other} {which} routine declares a smoke test.")
         return
     out.line(
         f"Smoke gate: dispatching {count} routine(s) once each and waiting for their runs...",
