@@ -21,6 +21,7 @@ from reconciler.cli.runs import open_runs
 from reconciler.contract import nesting
 from reconciler.contract.limits import DISPATCH_INPUT_MAX
 from reconciler.diagnostics import ReconcilerError
+from reconciler.live.azure_errors import shown_name
 from reconciler.manifest.sources import ReadError, read_regular
 from reconciler.views import factory
 from reconciler.views import runs as runs_view
@@ -125,7 +126,8 @@ def dispatch(
     with open_runs(ctx.endpoint, writable=True) as backend:
         routine = backend.get(name)
         if routine is None:
-            raise ReconcilerError(f"routine {name!r} does not exist in {ctx.endpoint.display}")
+            shown = shown_name(name)
+            raise ReconcilerError(f"routine '{shown}' does not exist in {ctx.endpoint.display}")
         action_type = str((routine.get("action") or {}).get("type"))
         payload = None if input_text is None else payload_for(action_type, value)
         started = time.monotonic()

@@ -28,6 +28,7 @@ REGION_HINT = (
     "check the endpoint (https://<account>.services.ai.azure.com/api/projects/"
     "<project>), and that Routines are available in the project's region"
 )
+NAME_SHOWN = 100
 _RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -102,7 +103,12 @@ def _body_excerpt() -> str:
 
 def _what(operation: str, name: str | None) -> str:
     words = operation.replace("_", " ")
-    return f"{words} '{name}'" if name else words
+    return f"{words} '{shown_name(name)}'" if name else words
+
+
+def shown_name(name: str) -> str:
+    """A routine name as messages show it: one line, at most ``NAME_SHOWN`` characters."""
+    return calls.excerpt(name, NAME_SHOWN)
 
 
 def _after(retries: int) -> str:
@@ -139,17 +145,10 @@ def _from_status(
             code=code,
         )
     if status == 404:
-        return _not_found(name, endpoint, code)
+        return _not_found(name, what, endpoint, code)
     maybe = status in _RETRIED_STATUSES or retries > 0
     if status == 429:
-        return BackendError(
-            f"{what} was throttled (429) and retries ran out{_after(retries)}: try again later"
-            + ("" if what.startswith(READ_OPERATIONS) else ", or lower apply's --concurrency"),
-            kind="throttled",
-            status=429,
-            code=code,
-            maybe_applied=maybe,
-        )
+        return _throttled(what, code, retries)
     where = f" at {param}" if param else ""
     kind: ErrorKind = "invalid" if status == 400 else ("conflict" if status == 409 else "server")
     if code is None:  # not the service's error body (a gateway's page, say): show what came
@@ -164,7 +163,29 @@ def _from_status(
     )
 
 
-def _not_found(name: str | None, endpoint: str, code: str | None) -> BackendError:
+def _throttled(what: str, code: str | None, retries: int) -> BackendError:
+    """A 429: a dispatch is never retried (it could run the agent twice), so it was refused
+    once; other calls were retried until the retries ran out."""
+    if what.startswith("dispatch"):
+        return BackendError(
+            f"{what} was throttled (429) and, being a dispatch, not retried (a retry could run "
+            "the agent twice): nothing was queued; try again later",
+            kind="throttled",
+            status=429,
+            code=code,
+            maybe_applied=retries > 0,
+        )
+    return BackendError(
+        f"{what} was throttled (429) and retries ran out{_after(retries)}: try again later"
+        + ("" if what.startswith(READ_OPERATIONS) else ", or lower apply's --concurrency"),
+        kind="throttled",
+        status=429,
+        code=code,
+        maybe_applied=True,
+    )
+
+
+def _not_found(name: str | None, what: str, endpoint: str, code: str | None) -> BackendError:
     if name is None:
         return BackendError(
             f"404 Not Found for {endpoint}/routines: {REGION_HINT}",
@@ -172,7 +193,12 @@ def _not_found(name: str | None, endpoint: str, code: str | None) -> BackendErro
             status=404,
             code=code,
         )
-    return BackendError(f"routine '{name}' not found", kind="not_found", status=404, code=code)
+    return BackendError(
+        f"404 Not Found for {what} at {endpoint}: the routine was not found",
+        kind="not_found",
+        status=404,
+        code=code,
+    )
 
 
 def _service_error(err: HttpResponseError) -> tuple[str | None, str, str | None]:

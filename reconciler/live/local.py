@@ -23,12 +23,14 @@ PROJECT: Final = "_project"
 _KINDS: Final[dict[int, ErrorKind]] = {400: "invalid", 404: "not_found", 409: "conflict"}
 
 
-def backend_error(err: ServiceError) -> BackendError:
-    """``ServiceError`` as a ``BackendError``: ``400 invalid_value at <param>: <message>``."""
+def backend_error(err: ServiceError, what: str | None = None) -> BackendError:
+    """``ServiceError`` as a ``BackendError``: ``400 invalid_value at <param>: <message>``
+    (``what``, the operation and target, leads it when given)."""
     where = f" at {err.param}" if err.param else ""
     kind: ErrorKind = _KINDS.get(err.status, "server" if err.status >= 500 else "other")
+    lead = f"{what}: " if what else ""
     return BackendError(
-        f"{err.status} {err.code}{where}: {err.message}",
+        f"{lead}{err.status} {err.code}{where}: {err.message}",
         kind=kind,
         status=err.status,
         code=err.code,
@@ -37,12 +39,13 @@ def backend_error(err: ServiceError) -> BackendError:
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
-    """Raise store failures as ``BackendError`` (StoreError is a configuration problem)."""
+def _translated(what: str | None = None) -> Iterator[None]:
+    """Raise store failures as ``BackendError`` (StoreError is a configuration problem);
+    ``what`` (the operation and target) leads the message when given."""
     try:
         yield
     except ServiceError as err:
-        raise backend_error(err) from None
+        raise backend_error(err, what) from None
     except StoreError as err:
         raise BackendError(str(err), kind="config") from None
 
@@ -141,7 +144,7 @@ class LocalBackend(Closing):
         """Run records, newest first, a page at a time (each as it reads at the store's time)."""
         cursor: str | None = None
         while True:
-            with _translated():
+            with _translated(f"list runs at {self.target}"):
                 page, cursor = self._store.list_runs(
                     PROJECT,
                     name,

@@ -82,4 +82,5 @@ def bad_argument(param: str, message: str) -> ServiceError:
 
 def not_found(name: str) -> ServiceError:
     """The 404 of a routine that does not exist."""
-    return ServiceError(404, "not_found", f"routine {name!r} not found")
+    shown = name if len(name) <= 100 else name[:99] + "…"  # a message, not an echo
+    return ServiceError(404, "not_found", f"routine {shown!r} not found")
