@@ -423,14 +423,17 @@ def test_the_saved_plan_and_render_keep_every_fire(tmp_path: Path) -> None:
     assert render_text(again) == render_text(result)
 
 
-def test_only_creates_updates_and_replaces_show_next_fires(tmp_path: Path) -> None:
+def test_an_enable_shows_next_fires_and_a_no_op_does_not(tmp_path: Path) -> None:
     now = at("2026-12-05T00:00:00Z")
     same, off = routine("same", "0 7 * * *", "UTC"), routine("off", "0 7 * * *", "UTC")
     backend = seed(tmp_path, same, {**off, "enabled": False})
     result = plan_at(tmp_path, [same, off], now, backend)
     actions = {c.name: c for c in result.changes}
     assert actions["same"].action is Action.NOOP and actions["off"].action is Action.ENABLE
-    assert all(not c.next_fires for c in actions.values())
+    assert not actions["same"].next_fires  # firing starts with the enable: show when
+    fires = actions["off"].next_fires["t"].after
+    assert fires is not None and fires.fires[0] == at("2026-12-05T07:00:00Z")
+    assert "      next: Sat 2026-12-05 07:00 UTC" in render_text(result)
 
 
 def test_the_cli_plan_json_has_next_fires_and_drift_has_none(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""What a plan shows about time, added after planning: the next fires of each created, updated
-or replaced routine (``plan.fires``), and the load forecast per agent with its herd warning
+"""What a plan shows about time, added after planning: the next fires of each created, updated,
+replaced or enabled routine (``plan.fires``), and the load forecast per agent with its herd warning
 (``plan.forecast``). Pure; only routines a change touches cost anything (docs/design.md,
 "Next fires and load forecast")."""
 
@@ -15,7 +15,8 @@ from reconciler.plan.fires import clocked, routine_fires
 from reconciler.plan.forecast import AgentLoad, Forecast, agent_of, forecast
 from reconciler.plan.model import Action, Change, Plan
 
-FIRES_SHOWN: Final = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE})
+FIRES_SHOWN: Final = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ENABLE})
+"""The actions whose next fires a plan shows (an enable: firing starts then)."""
 
 
 def attach(plan: Plan, live: Sequence[dict[str, Any]], now: int, threshold: int) -> None:

@@ -23,7 +23,7 @@ from reconciler.plan.previews_json import (
     forecast_from_json,
     forecast_to_json,
 )
-from reconciler.plan.smoke import SMOKED_ACTIONS, smoke_to_json
+from reconciler.plan.smoke import smoke_to_json, will_smoke
 
 
 def change_to_json(change: Change) -> dict[str, Any]:
@@ -43,7 +43,9 @@ def change_to_json(change: Change) -> dict[str, Any]:
         result["relative_timers"] = list(change.relative_timers)
     if change.notes:
         result["notes"] = list(change.notes)
-    if change.smoke is not None and change.action.value in SMOKED_ACTIONS:
+    if change.smoke is not None and will_smoke(
+        change.smoke, change.action.value, change.body or change.after
+    ):
         result["smoke"] = smoke_to_json(change.smoke)
     if change.next_fires:
         result["next_fires"] = {k: fires_to_json(v) for k, v in change.next_fires.items()}

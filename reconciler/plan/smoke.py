@@ -10,6 +10,15 @@ SMOKED_ACTIONS: Final = ("create", "update", "replace", "enable")
 """The actions after which a routine that declares a smoke test is dispatched."""
 
 
+def will_smoke(smoke: object, action: str, shown: dict[str, Any] | None) -> bool:
+    """``apply --smoke`` dispatches this change: it declares a smoke test, its action is one of
+    ``SMOKED_ACTIONS`` and git does not declare the routine disabled (``shown``: its body or
+    desired side; a disabled routine is never dispatched)."""
+    return (
+        smoke is not None and action in SMOKED_ACTIONS and (shown or {}).get("enabled") is not False
+    )
+
+
 @dataclass(frozen=True)
 class Smoke:
     """Dispatch once with ``input`` (when ``has_input``; else the routine's own), wait up to

@@ -66,9 +66,9 @@ def _shift_text(shift: DstShift, zone: ZoneInfo | timezone) -> str:
         f"UTC times {_duration(abs(moves))} {way}"
     )
     if shift.skipped:
-        text += f", {' '.join(shift.skipped)} skipped (does not exist that day)"
+        text += f", {', '.join(shift.skipped)} skipped (does not exist that day)"
     if shift.repeated:
-        text += f", {' '.join(shift.repeated)} fires twice"
+        text += f", {', '.join(shift.repeated)} fire{'s' if len(shift.repeated) == 1 else ''} twice"
     return text
 
 

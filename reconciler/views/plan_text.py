@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler.plan.model import Change, Plan
+from reconciler.plan.smoke import will_smoke
 from reconciler.views.fires_text import fire_lines, forecast_title, load_line
 from reconciler.views.values import diff_values, leaves, show_field
 
@@ -55,7 +56,17 @@ def _change_line(change: Change) -> Text:
 
 def _details(change: Change) -> list[Text]:
     fires = [Text(f"      {line}", style="cyan") for line in fire_lines(change)]
-    return _fields(change) + fires
+    return _fields(change) + fires + _smoke_line(change)
+
+
+def _smoke_line(change: Change) -> list[Text]:
+    """``smoke test: ...`` when ``apply --smoke`` will dispatch this change (never the input)."""
+    smoke = change.smoke
+    if smoke is None or not will_smoke(smoke, change.action.value, change.body or change.after):
+        return []
+    given = "its smoke input" if smoke.has_input else "its own input"
+    text = f"smoke test: apply --smoke dispatches it once ({given}), waits up to {smoke.timeout}s"
+    return [Text(f"      {text}", style="magenta")]
 
 
 def _fields(change: Change) -> list[Text]:
