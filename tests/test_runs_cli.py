@@ -83,7 +83,7 @@ def test_dispatch_wait_through_the_sdk_against_the_emulator(emu: Emulator, tmp_p
     failing = run_cli("dispatch", "broken", "--wait", "-o", "json", "--endpoint", endpoint)
     assert "broken failed after 3 attempts" in one_error(failing)
     document = json.loads(failing.stdout)
-    assert (document["state"], document["ok"], document["format_version"]) == ("failed", False, 1)
+    assert (document["state"], document["ok"], document["format_version"]) == ("failed", False, "1")
     assert [run["error_status_code"] for run in document["attempts"]] == [500, 500, 500]
     assert document["run"]["error_type"] == "reconciler.emulator.AgentHttpError"
     assert {run["dispatch_id"] for run in document["attempts"]} == {document["dispatch_id"]}

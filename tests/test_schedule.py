@@ -159,6 +159,7 @@ def test_text_lists_fires_agents_offset_changes_and_routines_that_do_not_fire(mi
 
 def test_json_counts_everything_and_lists_up_to_limit(mixed: Path) -> None:
     document = schedule_json(mixed, "--from", "2027-10-30", "--days", "2", "--limit", "4")
+    assert (document["format_version"], document["kind"]) == ("1", "reconciler-schedule")
     assert (document["from"], document["until"], document["days"]) == (
         "2027-10-30T00:00:00Z",
         "2027-11-01T00:00:00Z",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -23,6 +24,7 @@ from reconciler.live.local import LocalBackend
 from reconciler.manifest.agents_file import load_agents
 from reconciler.service.failures import AgentFailure, parse_spec
 from reconciler.views import factory
+from reconciler.views.documents import emit_json
 
 
 def read_agents(path: str) -> list[AgentInfo]:
@@ -68,10 +70,24 @@ def load(*, file: str, target: TargetArgs) -> None:
     factory.make(None).line(f"Loaded {count} agent(s) into {endpoint.display}; it now {state}.")
 
 
+OUTPUT = click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text (default) or json (format_version, kind, target, agents, failing).",
+)
+
+
 @agents.command(name="list")
 @target_options
-def list_agents(*, target: TargetArgs) -> None:
-    """Show the local project's agent registry."""
+@OUTPUT
+def list_agents(*, target: TargetArgs, output: str) -> None:
+    """Show the local project's agent registry (and the agents whose runs fail). Example:
+
+    \b
+        reconciler agents list -o json --endpoint local:.reconciler/local.db
+    """
     endpoint = _local(build(target, require_paths=False).endpoint)
     registered: Sequence[AgentInfo] = ()
     failing: Sequence[AgentFailure] = ()
@@ -79,6 +95,9 @@ def list_agents(*, target: TargetArgs) -> None:
         with LocalBackend(endpoint.value, read_only=True) as backend:
             registered = backend.store.list_agents()
             failing = backend.store.list_failures()
+    if output == "json":
+        emit_json(_document("reconciler-agents", endpoint, failing, registered))
+        return
     out = factory.make(None)
     if not registered:
         out.line(f"No agents registered in {endpoint.display}: any agent name is accepted.")
@@ -93,7 +112,8 @@ def list_agents(*, target: TargetArgs) -> None:
 @click.argument("specs", nargs=-1, metavar="NAME[:RATE[:STATUS]]...")
 @click.option("--clear", is_flag=True, help="No agent's runs fail any more.")
 @target_options
-def fail(*, specs: tuple[str, ...], clear: bool, target: TargetArgs) -> None:
+@OUTPUT
+def fail(*, specs: tuple[str, ...], clear: bool, target: TargetArgs, output: str) -> None:
     """Make the runs of these agents fail in the local project (to test run health, alerts or
     a smoke gate): RATE of their attempts (default 1) fail as if the agent answered STATUS
     (default 500; 408, 429 and 5xx are retried up to 3 attempts, other 4xx end the run). Replaces
@@ -103,6 +123,7 @@ def fail(*, specs: tuple[str, ...], clear: bool, target: TargetArgs) -> None:
         reconciler agents fail triage            every run of triage fails, after 3 attempts
         reconciler agents fail triage:0.5 other:1:400
         reconciler agents fail --clear
+        reconciler agents fail triage -o json
     """
     if bool(specs) == clear:
         raise click.UsageError("name the failing agents (NAME[:RATE[:STATUS]]) or pass --clear")
@@ -110,6 +131,9 @@ def fail(*, specs: tuple[str, ...], clear: bool, target: TargetArgs) -> None:
     endpoint = _local(build(target, require_paths=False).endpoint, "agents fail works")
     with LocalBackend(endpoint.value) as backend:
         count = backend.store.replace_failures(failing)
+    if output == "json":
+        emit_json(_document("reconciler-agent-failures", endpoint, failing))
+        return
     out = factory.make(None)
     if not count:
         out.line(f"No agent's runs fail in {endpoint.display}.")
@@ -122,6 +146,25 @@ def _specs(specs: tuple[str, ...]) -> list[AgentFailure]:
         return [parse_spec(spec) for spec in specs]
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="NAME[:RATE[:STATUS]]") from None
+
+
+def _document(
+    kind: str,
+    endpoint: Endpoint,
+    failing: Sequence[AgentFailure],
+    registered: Sequence[AgentInfo] | None = None,
+) -> dict[str, Any]:
+    """The JSON of ``agents list`` (with ``agents``) and ``agents fail``."""
+    document: dict[str, Any] = {"format_version": "1", "kind": kind, "target": endpoint.display}
+    if registered is not None:
+        document["agents"] = [
+            {"name": a.name, "kind": a.kind, "state": a.state, "identity": a.identity}
+            for a in registered
+        ]
+    document["failing"] = [
+        {"agent": f.agent, "rate": f.rate, "status_code": f.status_code} for f in failing
+    ]
+    return document
 
 
 def _described(failure: AgentFailure) -> str:

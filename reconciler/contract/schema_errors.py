@@ -180,9 +180,24 @@ def _union(err: ValidationError, path: Path, root: dict[str, Any]) -> Iterator[S
         for inner in _sub_validator(objects[0], root).iter_errors(err.instance):
             yield from _explain_with_prefix(inner, path, root)
         return
+    typed = [b for b in branches if _is_type(err.instance, b.get("type"))]
+    if len(typed) == 1:  # e.g. an optional integer's minimum: that branch's own message
+        for inner in _sub_validator(typed[0], root).iter_errors(err.instance):
+            yield from _explain_with_prefix(inner, path, root)
+        return
     kinds = dict.fromkeys(_TYPE_WORDS.get(str(b.get("type")), "another form") for b in branches)
     words = " or ".join(kinds)
     yield SchemaProblem(path, f"must be {words}, not {_describe(err.instance)}")
+
+
+def _is_type(value: Any, name: object) -> bool:
+    """``value`` is of the JSON Schema type ``name`` (a number is not a boolean)."""
+    if isinstance(value, bool):
+        return name == "boolean"
+    if name == "null":
+        return value is None
+    wanted = {"integer": int, "number": int | float, "string": str, "array": list}.get(str(name))
+    return wanted is not None and isinstance(value, wanted)
 
 
 def _sub_validator(branch: dict[str, Any], root: dict[str, Any]) -> Draft202012Validator:

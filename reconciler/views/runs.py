@@ -1,5 +1,5 @@
 """Run history (``reconciler runs``) and dispatch outcomes (``reconciler dispatch``): text lines
-and JSON documents (``format_version`` 1; run records exactly as the service returns them)."""
+and JSON documents (``format_version`` "1"; run records exactly as the service returns them)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from reconciler.app.run_history import History
 from reconciler.views.values import printable
 
 Json = dict[str, Any]
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = "1"  # a string, as in every other document (plan, drift, status)
 _STYLE: Final = {"completed": "green", "failed": "red", "queued": "yellow", "dispatching": "cyan"}
 _COLUMNS: Final = ("TRIGGERED (UTC)", "PHASE", "STATUS", "SOURCE", "TOOK", "RUN ID")
 

@@ -97,11 +97,14 @@ def render_markdown(schedule: Schedule, limit: int) -> str:
 
 
 def to_json(schedule: Schedule, limit: int) -> dict[str, Any]:
-    """The schedule document: the window, every fire shown (ISO 8601, UTC and in the routine's
+    """The schedule document (``kind: reconciler-schedule``, ``format_version`` "1", as the
+    other commands' documents): the window, every fire shown (ISO 8601, UTC and in the routine's
     zone), the per-agent load, the offset changes and the routines that do not fire."""
     rows = schedule.rows(limit)
     window = schedule.window
     return {
+        "format_version": "1",
+        "kind": "reconciler-schedule",
         "from": iso_utc(window.start),
         "until": iso_utc(window.end),
         "days": window.days,
