@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.emulator import EmulatedClock, Emulator
+from reconciler.service import RoutineStore
 from reconciler.service.failures import AgentFailure
 from tests.conftest import run_cli
 from tests.emulator_fixtures import admin
@@ -88,3 +89,17 @@ def test_three_failed_deliveries_on_the_embedded_project_exit_2(tmp_path: Path) 
     markdown = run_cli("status", "r.yaml", "--endpoint", endpoint, "-o", "markdown", cwd=tmp_path)
     assert markdown.returncode == 2
     assert "(1 failing); 1 disabled, not judged." in markdown.stdout
+
+
+def test_runs_on_the_embedded_project_shows_the_due_schedule_deliveries(tmp_path: Path) -> None:
+    """The embedded project has no ticker: reading runs first delivers what came due."""
+    hourly = {"type": "schedule", "cron_expression": "0 * * * *", "time_zone": "UTC"}
+    action = {"type": "invoke_agent_responses_api", "agent_name": "a"}
+    body: dict[str, Any] = {"triggers": {"t": hourly}, "action": action}
+    with RoutineStore(str(tmp_path / "p.db"), EmulatedClock(time.time() - 3 * 3600, speed=0)) as s:
+        s.put("_project", "hourly", body)  # three hours ago
+    endpoint = f"local:{tmp_path}/p.db"
+    done = run_cli("runs", "hourly", "-o", "json", "--endpoint", endpoint, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    sources = [run["attempt_source"] for run in json.loads(done.stdout)["runs"]]
+    assert len(sources) >= 2 and set(sources) == {"schedule_delivery"}

@@ -16,6 +16,7 @@ from reconciler.diagnostics import ReconcilerError
 from reconciler.live.base import Backend, Runs
 from reconciler.live.endpoint import Endpoint
 from reconciler.live.factory import open_backend
+from reconciler.live.local_firing import settle_due_firings
 from reconciler.views import factory
 from reconciler.views import runs as runs_view
 from reconciler.views.documents import emit_json
@@ -113,6 +114,7 @@ def runs(
     start = parse_since(since, time.time())
     out = factory.make(output or "text")
     out.header(ctx.endpoint.display, ctx.endpoint.origin, ctx.stack)
+    settle_due_firings(ctx.endpoint, time.time())  # the embedded project fires on read
     with open_runs(ctx.endpoint) as backend:
         history = read_history(backend, name, limit=limit, since=start, phases=phases)
     if out.name == "json":
