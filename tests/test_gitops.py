@@ -129,6 +129,7 @@ class Repo:
             env["PRUNE"] = "false"
         if name in ("apply", "apply-approved"):
             env["SMOKE"] = "false"
+            env["RUN_ATTEMPT"] = "1"
         if name == "apply-approved":
             env["APPROVED_PLAN"] = ""
         env.update({k: v for k, v in extra.items() if k in env})
@@ -609,6 +610,12 @@ def test_the_first_apply_runs_the_smoke_gate_and_a_failed_run_fails_the_deploy(
     [run] = record["smoke"]["runs"]
     assert (run["action"], run["state"], run["error_status_code"]) == ("update", "failed", 400)
     assert "error: smoke gate failed: 1 of 1 smoke run(s) did not complete" in failed.stderr
+    # "Re-run failed jobs": nothing changes any more, but a re-run smokes every declared test.
+    rerun = repo.step("apply", "dev", SMOKE="true", RUN_ATTEMPT="2")
+    assert rerun.returncode == 1, rerun.stdout + rerun.stderr
+    assert "::error::smoke test of dev-smoke-test failed: the run failed: " in rerun.stdout
+    first_attempt_again = repo.step("apply", "dev", SMOKE="true")  # no changes: nothing smoked
+    assert first_attempt_again.returncode == 0, first_attempt_again.stdout
 
 
 def test_the_drift_job_opens_an_issue_for_failing_routines_and_closes_it_when_healthy(
