@@ -10,10 +10,17 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
+from azure.ai.projects import AIProjectClient
 from azure.core.credentials import AccessToken
+
+from reconciler.emulator.clock import EmulatedClock
+from reconciler.emulator.server import Emulator
 
 HTTP: Final[dict[str, Any]] = {"enforce_https": False}
 TOKEN: Final = "test-token"
@@ -86,3 +93,17 @@ def admin(base_url: str, method: str, path: str, body: Any = None) -> Any:
     response = raw(method, f"{base_url}/_emulator/{path}", body, auth=False)
     assert response.status == 200, response.body
     return response.body
+
+
+@contextmanager
+def frozen_emulator(db: Path) -> Iterator[Emulator]:
+    """A running emulator on ``db`` whose clock moves only when a test advances it."""
+    with Emulator(db, clock=EmulatedClock(FROZEN_START, speed=0)) as running:
+        yield running
+
+
+@contextmanager
+def sdk_routines(emu: Emulator) -> Iterator[Any]:
+    """``client.beta.routines`` of the real SDK against ``emu``, without retries."""
+    with AIProjectClient(endpoint=emu.endpoint(), credential=StaticToken(), retry_total=0) as c:
+        yield c.beta.routines

@@ -10,17 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.ai.projects import AIProjectClient
 from azure.ai.projects.models import (
     CustomRoutineTrigger,
     GitHubIssueRoutineTrigger,
     InvokeAgentResponsesApiRoutineAction,
 )
 
-from reconciler.emulator import EmulatedClock, Emulator
+from reconciler.emulator import Emulator
 from reconciler.service import RoutineStore
 from tests.conftest import run_cli
-from tests.emulator_fixtures import FROZEN_START, HTTP, StaticToken, admin, raw
+from tests.emulator_fixtures import (
+    FROZEN_START,
+    HTTP,
+    admin,
+    frozen_emulator,
+    raw,
+    sdk_routines,
+)
 
 ACTION = InvokeAgentResponsesApiRoutineAction(agent_name="triage")
 OPENED = {
@@ -43,17 +49,15 @@ def github(owner: str = "contoso", repository: str = "web", event: str = "opened
 @pytest.fixture
 def emu(tmp_path: Path) -> Iterator[Emulator]:
     """A running emulator with a frozen clock."""
-    with Emulator(tmp_path / "emu.db", clock=EmulatedClock(FROZEN_START, speed=0)) as running:
+    with frozen_emulator(tmp_path / "emu.db") as running:
         yield running
 
 
 @pytest.fixture
 def routines(emu: Emulator) -> Iterator[Any]:
     """``client.beta.routines`` of the real SDK against the emulator."""
-    with AIProjectClient(
-        endpoint=emu.endpoint(), credential=StaticToken(), retry_total=0
-    ) as client:
-        yield client.beta.routines
+    with sdk_routines(emu) as found:
+        yield found
 
 
 def create(routines: Any, name: str, trigger: Any, *, enabled: bool = True) -> None:

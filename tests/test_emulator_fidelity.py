@@ -10,12 +10,18 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from azure.ai.projects import AIProjectClient
 from azure.ai.projects.models import InvokeAgentResponsesApiDispatchPayload
 from azure.core.exceptions import HttpResponseError
 
-from reconciler.emulator import EmulatedClock, Emulator
-from tests.emulator_fixtures import FROZEN_START, HTTP, StaticToken, admin, raw
+from reconciler.emulator import Emulator
+from tests.emulator_fixtures import (
+    FROZEN_START,
+    HTTP,
+    admin,
+    frozen_emulator,
+    raw,
+    sdk_routines,
+)
 
 ACTION = {"type": "invoke_agent_responses_api", "agent_name": "triage"}
 DAILY = {"daily": {"type": "schedule", "cron_expression": "0 7 * * *", "time_zone": "UTC"}}
@@ -25,17 +31,15 @@ START_MS = int(FROZEN_START) * 1000
 @pytest.fixture
 def emu(tmp_path: Path) -> Iterator[Emulator]:
     """A running emulator whose clock moves only when a test advances it."""
-    with Emulator(tmp_path / "emu.db", clock=EmulatedClock(FROZEN_START, speed=0)) as running:
+    with frozen_emulator(tmp_path / "emu.db") as running:
         yield running
 
 
 @pytest.fixture
 def routines(emu: Emulator) -> Iterator[Any]:
     """``client.beta.routines`` of the real SDK against the emulator."""
-    with AIProjectClient(
-        endpoint=emu.endpoint(), credential=StaticToken(), retry_total=0
-    ) as client:
-        yield client.beta.routines
+    with sdk_routines(emu) as found:
+        yield found
 
 
 def dispatch_at(routines: Any, emu: Emulator, seconds: list[float]) -> list[str]:

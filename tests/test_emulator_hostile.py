@@ -24,8 +24,16 @@ from azure.core.exceptions import DecodeError, HttpResponseError, ServiceRespons
 from click.testing import CliRunner
 
 from reconciler.cli import emulator as emulator_cli
-from reconciler.emulator import EmulatedClock, Emulator, FaultConfig
-from tests.emulator_fixtures import FROZEN_START, HTTP, TOKEN, StaticToken, admin, raw
+from reconciler.emulator import Emulator, FaultConfig
+from tests.emulator_fixtures import (
+    HTTP,
+    TOKEN,
+    StaticToken,
+    admin,
+    frozen_emulator,
+    raw,
+    sdk_routines,
+)
 from tests.hostile_servers import http_response, silent_server, trickle_server
 
 PROJECT = "/api/projects/_project"
@@ -39,17 +47,15 @@ ROUTINE = {
 @pytest.fixture
 def emu(tmp_path: Path) -> Iterator[Emulator]:
     """A running emulator with a frozen clock."""
-    with Emulator(tmp_path / "emu.db", clock=EmulatedClock(FROZEN_START, speed=0)) as running:
+    with frozen_emulator(tmp_path / "emu.db") as running:
         yield running
 
 
 @pytest.fixture
 def routines(emu: Emulator) -> Iterator[Any]:
     """``client.beta.routines`` of the real SDK, without retries."""
-    with AIProjectClient(
-        endpoint=emu.endpoint(), credential=StaticToken(), retry_total=0
-    ) as client:
-        yield client.beta.routines
+    with sdk_routines(emu) as found:
+        yield found
 
 
 def set_faults(emu: Emulator, **config: Any) -> dict[str, Any]:

@@ -58,6 +58,27 @@ output_option = click.option(
 )
 
 
+def report_out_options(report: str) -> Callable[[F], F]:
+    """``--json-out FILE`` and ``--markdown-out FILE``: the ``report`` also written to files."""
+
+    def decorate(command: F) -> F:
+        markdown = click.option(
+            "--markdown-out",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help=f"Also write the {report} as markdown (e.g. for a tracking issue).",
+        )
+        json_out = click.option(
+            "--json-out",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help=f"Also write the {report} as JSON to this file.",
+        )
+        return json_out(markdown(command))
+
+    return decorate
+
+
 def parse_timeout(text: str, flag: str, zero: str = "no limit") -> float | None:
     """Seconds in a duration flag (``90s``, ``10m``, ``1h``); ``0`` (or ``0s``) gives None,
     which means ``zero`` (no limit, or for --lock-timeout: fail at once)."""

@@ -5,7 +5,12 @@ from __future__ import annotations
 import click
 
 from reconciler.app.planning import compute_plan
-from reconciler.cli.common import output_option, parse_timeout, timeout_option
+from reconciler.cli.common import (
+    output_option,
+    parse_timeout,
+    report_out_options,
+    timeout_option,
+)
 from reconciler.cli.context import PruneArgs, TargetArgs, build, target_options
 from reconciler.cli.files import check_writable, write_json, write_text
 from reconciler.plan.drift import build as drift_report
@@ -21,18 +26,7 @@ from reconciler.views import factory
     is_flag=True,
     help="Report unmanaged routines without counting them as drift.",
 )
-@click.option(
-    "--json-out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Also write the drift report as JSON to this file.",
-)
-@click.option(
-    "--markdown-out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Also write the drift report as markdown (e.g. for a tracking issue).",
-)
+@report_out_options("drift report")
 @timeout_option("15m", "reading the project and comparing")
 @output_option
 def drift(

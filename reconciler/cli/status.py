@@ -8,7 +8,12 @@ import click
 
 from reconciler.app import status as app_status
 from reconciler.app.health import Rules
-from reconciler.cli.common import output_option, parse_timeout, timeout_option
+from reconciler.cli.common import (
+    output_option,
+    parse_timeout,
+    report_out_options,
+    timeout_option,
+)
 from reconciler.cli.context import TargetArgs, build, target_options
 from reconciler.cli.files import check_writable, write_json, write_text
 from reconciler.contract.timer import parse_duration
@@ -56,18 +61,7 @@ from reconciler.views import status as status_view
     show_default=True,
     help="Run-history reads in flight at once.",
 )
-@click.option(
-    "--json-out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Also write the status report as JSON to this file.",
-)
-@click.option(
-    "--markdown-out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Also write the status report as markdown (e.g. for a tracking issue).",
-)
+@report_out_options("status report")
 @timeout_option("15m", "listing the project and reading the runs")
 @output_option
 def status(
